@@ -1,0 +1,67 @@
+# OneTime — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The tests run against PostgreSQL: DATABASE_URL, else the local server as `postgres`.
+TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/onetime)
+# Fixed keys for tests only; they protect nothing.
+TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-a-secret \
+	ONETIME_ENCRYPTION_KEYS=b25ldGltZS10ZXN0LWtleS1ub3QtZm9yLXByb2QtMDA= \
+	ONETIME_RATE_CREATE=off ONETIME_RATE_REVEAL=off
+
+.PHONY: help install run test lint fmt pytest migrations-check messages schema lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-dev.lock
+	touch $@
+
+install: $(STAMP) ## Create .venv and install the locked dependencies (only when they changed)
+
+run: $(STAMP) ## Serve on http://127.0.0.1:8000 (SQLite in .local/ unless DATABASE_URL is set)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input -v 0
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP) lint migrations-check pytest ## Lint, type-check, migrations check, the whole test suite
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TEST_ENV) $(BIN)/mypy onetime tests
+
+fmt: $(STAMP) ## Format and autofix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrations-check: $(STAMP) ## Fail if a model change has no migration
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+
+pytest: $(STAMP) ## Only the tests: PostgreSQL first, then the `sqlite` subset on SQLite
+	DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-postgres
+	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/.local/sqlite.sqlite3 $(BIN)/pytest -m sqlite -q $(PYTEST_ARGS)
+
+messages: $(STAMP) ## Extract and compile translations (needs GNU gettext)
+	cd onetime && DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l ru --no-obsolete
+	cd onetime && DEBUG=1 ../$(BIN)/python ../manage.py compilemessages -l ru
+
+schema: $(STAMP) ## Write the OpenAPI schema to docs/openapi.yaml
+	$(TEST_ENV) $(BIN)/python manage.py spectacular --validate --file docs/openapi.yaml
+
+lock: ## Re-resolve requirements*.lock from pyproject.toml
+	$(BIN)/uv pip compile -q --universal --python-version 3.11 pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile -q --universal --python-version 3.11 --extra dev pyproject.toml -o requirements-dev.lock
+
+clean: ## Remove the virtual environment and local data (.local holds dev keys!)
+	rm -rf $(VENV) .local staticfiles .mypy_cache .pytest_cache .ruff_cache

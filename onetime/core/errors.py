@@ -1,0 +1,132 @@
+"""
+Errors that services raise and every front end (web, API) turns into an answer.
+
+Each error has the HTTP status it maps to, a stable machine ``code`` for API clients and
+a human, translated ``detail``. The API answers ``{"status": code, "detail": ...}``.
+"""
+
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+# How long a client should wait before retrying when the database is unavailable.
+UNAVAILABLE_RETRY_AFTER = 5
+
+
+class ServiceError(Exception):
+    status_code = 400
+    code = "invalid"
+    default_detail: str | Promise = _("The request is invalid.")
+
+    def __init__(self, detail: str | Promise | None = None, **extra: Any) -> None:
+        self.detail = detail if detail is not None else self.default_detail
+        self.extra = extra
+        super().__init__(self.code)
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidInput(ServiceError):
+    pass
+
+
+class TooLarge(ServiceError):
+    status_code = 413
+    code = "too_large"
+    default_detail = _("The request is too large.")
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+    code = "rate_limited"
+    default_detail = _("Too many requests. Please try again later.")
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after=retry_after)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Unavailable(ServiceError):
+    status_code = 503
+    code = "unavailable"
+    default_detail = _("The service is temporarily unavailable. Please try again shortly.")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+
+
+def error_body(code: str, detail: str | Promise, **extra: Any) -> dict[str, Any]:
+    return {"status": code, "detail": str(detail), **extra}
+
+
+def json_error(
+    status: int,
+    code: str,
+    detail: str | Promise,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JsonResponse:
+    """Return an error answer for API paths outside DRF views (404s, middleware)."""
+    return JsonResponse(
+        error_body(code, detail, **extra),
+        status=status,
+        headers=headers,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+_API_CODES = {
+    exceptions.ParseError: ("invalid_json", _("The request body is not valid JSON.")),
+    exceptions.UnsupportedMediaType: (
+        "unsupported_media_type",
+        _("Send the request body as JSON (Content-Type: application/json)."),
+    ),
+    exceptions.MethodNotAllowed: ("method_not_allowed", _("This method is not allowed here.")),
+    exceptions.NotAcceptable: ("not_acceptable", _("Only application/json can be returned.")),
+}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn every error an API view can raise into JSON with ``status`` and ``detail``."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        exc = Unavailable()
+    if isinstance(exc, ServiceError):
+        return Response(
+            error_body(exc.code, exc.detail, **exc.extra),
+            status=exc.status_code,
+            headers=exc.headers(),
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body("invalid", _first_message(exc.detail), errors=exc.detail)
+        return Response(body, status=400)
+    if isinstance(exc, Http404 | exceptions.NotFound):
+        return Response(error_body("not_found", _("Not found.")), status=404)
+    if isinstance(exc, exceptions.APIException):
+        code, detail = _API_CODES.get(type(exc), (str(exc.default_code), str(exc.detail)))
+        return Response(error_body(code, detail), status=exc.status_code)
+    return None
+
+
+def _first_message(detail: Any) -> str:
+    """Return the first human message in DRF's nested validation details, with its field."""
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            message = _first_message(value)
+            return message if field == "non_field_errors" else f"{field}: {message}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)

@@ -1,0 +1,48 @@
+"""A log filter that cuts capability ids (secret ids, receipt tokens) to a short prefix."""
+
+import logging
+import re
+from typing import Any
+
+from django.http import HttpRequest
+from django.views.debug import SafeExceptionReporterFilter
+
+# /s/<uuid>, /api/v1/secrets/<uuid>, and bare UUIDs anywhere.
+_UUID = re.compile(
+    r"\b([0-9a-fA-F]{8})-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+)
+# /r/<token> and /api/v1/receipts/<token>.
+_RECEIPT = re.compile(r"(/r/|/receipts/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]*")
+
+
+def redact(text: str) -> str:
+    text = _UUID.sub(r"\1…", text)
+    return _RECEIPT.sub(r"\1\2…", text)
+
+
+class RedactCapabilitiesFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+class NoSecretsExceptionReporterFilter(SafeExceptionReporterFilter):
+    """
+    Hide every frame variable and every POST parameter from error reports (the DEBUG
+    page, mail to admins): any of them may hold a secret or a passphrase.
+    """
+
+    hidden_settings = re.compile(
+        "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|DATABASE_URL", flags=re.I
+    )
+
+    def get_post_parameters(self, request: HttpRequest | None) -> dict[str, Any]:
+        if request is None:
+            return {}
+        return dict.fromkeys(request.POST, self.cleansed_substitute)
+
+    def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> Any:
+        return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]

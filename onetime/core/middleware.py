@@ -1,0 +1,105 @@
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from onetime.core.errors import TooLarge, Unavailable
+from onetime.core.views import error_page
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+# No inline script or style anywhere; forms post only to this origin.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# Swagger UI (the API docs page) sets inline styles on its elements.
+CSP_API_DOCS = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + (
+    "; connect-src 'self'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """
+    Set the headers every page needs: never cached, never indexed, never framed, a strict
+    Content-Security-Policy. Referrer-Policy, nosniff and X-Frame-Options come from
+    Django's own middleware and settings.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(settings.STATIC_URL):
+            response["Cache-Control"] = "no-store"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        docs = request.path.startswith("/api/docs/")
+        response.setdefault("Content-Security-Policy", CSP_API_DOCS if docs else CSP)
+        return response
+
+
+class RequestSizeMiddleware:
+    """Answer 413 before reading a body larger than Django would accept."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return error_page(request, TooLarge(_("The request body is too large.")))
+        return self.get_response(request)
+
+
+class LanguageSwitchMiddleware:
+    """
+    Let ``?lang=en`` (or ``ru``) pick the language and remember it in a cookie.
+
+    A plain link works without JavaScript and, unlike Django's set_language view, needs no
+    redirect whose URL would carry the page's capability id.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        lang = request.GET.get("lang")
+        if lang not in dict(settings.LANGUAGES):
+            return self.get_response(request)
+        request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = lang
+        response = self.get_response(request)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            lang,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+            secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
+            httponly=True,
+        )
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with Retry-After, not a 500, while the database cannot be reached."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        # The exception text names the server, never request data.
+        logger.error("database unavailable: %s", type(exception).__name__)
+        return error_page(request, Unavailable())

@@ -1,0 +1,83 @@
+"""Error pages (HTML for the site, JSON under /api/) and health checks."""
+
+import logging
+
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from onetime.core.errors import ServiceError, is_api_request, json_error
+
+logger = logging.getLogger(__name__)
+
+
+def error_page(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    """Render a service error as JSON for API paths and as a page for everything else."""
+    if is_api_request(request):
+        return json_error(exc.status_code, exc.code, exc.detail, headers=exc.headers(), **exc.extra)
+    response = render(
+        request,
+        "core/error.html",
+        {"title": exc.detail, "status": exc.status_code},
+        status=exc.status_code,
+    )
+    for name, value in exc.headers().items():
+        response[name] = value
+    return response
+
+
+class _NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+    default_detail = _("Not found.")
+
+
+class _ServerError(ServiceError):
+    status_code = 500
+    code = "server_error"
+    default_detail = _("Something went wrong on our side. Nothing was changed.")
+
+
+class _CsrfFailed(ServiceError):
+    status_code = 403
+    code = "csrf_failed"
+    default_detail = _("The form has expired. Go back, reload the page and try again.")
+
+
+class _BadRequest(ServiceError):
+    status_code = 400
+    code = "bad_request"
+    default_detail = _("The request is invalid.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, _NotFound())
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, _BadRequest())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_page(request, _ServerError())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return error_page(request, _CsrfFailed())
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Answer 200 while the process serves requests."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Answer 200 when the database answers a query, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        logger.error("readiness check failed: %s", type(exc).__name__)
+        return JsonResponse({"status": "unavailable"}, status=503, headers={"Retry-After": "5"})
+    return JsonResponse({"status": "ok"})

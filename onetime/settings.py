@@ -1,0 +1,277 @@
+"""
+Settings for OneTime, read from the environment (see .env.example and README).
+
+A malformed value stops start-up with ImproperlyConfigured naming the variable.
+With DEBUG off the service refuses to start without SECRET_KEY and
+ONETIME_ENCRYPTION_KEYS; with DEBUG on (make run) development keys are generated
+once into .local/dev-keys.json so that restarts keep old secrets readable.
+"""
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from onetime.env import env_bool, env_int, env_list, env_rate, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"
+
+DEBUG = env_bool("DEBUG", False)
+
+
+def _dev_keys() -> dict[str, str]:
+    """Return development keys from .local/dev-keys.json, creating the file once."""
+    path = LOCAL_DIR / "dev-keys.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    keys = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ONETIME_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    }
+    LOCAL_DIR.mkdir(exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(keys, f, indent=2)
+    return keys
+
+
+def _required_key(name: str) -> str:
+    value = env_str(name).strip()
+    if value:
+        return value
+    if DEBUG:
+        return _dev_keys()[name]
+    raise ImproperlyConfigured(
+        f"{name} is required when DEBUG is off (see .env.example for how to generate one)"
+    )
+
+
+def _encryption_keys(raw: str) -> list[bytes]:
+    keys = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            key = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4))
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ImproperlyConfigured(
+                "ONETIME_ENCRYPTION_KEYS must be a comma-separated list of base64-encoded "
+                "32-byte keys"
+            )
+        keys.append(key)
+    if not keys:
+        raise ImproperlyConfigured("ONETIME_ENCRYPTION_KEYS holds no key")
+    return keys
+
+
+def _base_url(raw: str) -> str:
+    raw = raw.strip().rstrip("/")
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query:
+        raise ImproperlyConfigured(
+            f"ONETIME_BASE_URL must be an absolute http(s) URL such as "
+            f"https://onetime.example.com, got {raw!r}"
+        )
+    return raw
+
+
+SECRET_KEY = _required_key("SECRET_KEY")
+ONETIME_ENCRYPTION_KEYS = _encryption_keys(_required_key("ONETIME_ENCRYPTION_KEYS"))
+ONETIME_BASE_URL = _base_url(env_str("ONETIME_BASE_URL"))
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+if ONETIME_BASE_URL and ONETIME_BASE_URL not in CSRF_TRUSTED_ORIGINS:
+    CSRF_TRUSTED_ORIGINS.append(ONETIME_BASE_URL)
+
+# --- Secrets -------------------------------------------------------------------------------
+ONETIME_MIN_TTL = 60
+ONETIME_MAX_TTL = env_int("ONETIME_MAX_TTL", 7 * 86400, min_value=ONETIME_MIN_TTL)
+ONETIME_DEFAULT_TTL = env_int("ONETIME_DEFAULT_TTL", 86400, min_value=ONETIME_MIN_TTL)
+if ONETIME_DEFAULT_TTL > ONETIME_MAX_TTL:
+    raise ImproperlyConfigured(
+        f"ONETIME_DEFAULT_TTL ({ONETIME_DEFAULT_TTL}) must not exceed ONETIME_MAX_TTL "
+        f"({ONETIME_MAX_TTL})"
+    )
+ONETIME_MAX_SECRET_BYTES = env_int("ONETIME_MAX_SECRET_BYTES", 65536, min_value=1)
+ONETIME_PASSPHRASE_ATTEMPTS = env_int("ONETIME_PASSPHRASE_ATTEMPTS", 5, min_value=1)
+ONETIME_TOMBSTONE_DAYS = env_int("ONETIME_TOMBSTONE_DAYS", 30, min_value=1)
+
+# --- Abuse limits (per client IP, counted in the database; see onetime/core/ratelimit.py) ---
+ONETIME_RATE_CREATE = env_rate("ONETIME_RATE_CREATE", "30/m")
+ONETIME_RATE_REVEAL = env_rate("ONETIME_RATE_REVEAL", "60/m")
+# How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts none.
+ONETIME_PROXY_COUNT = env_int("ONETIME_PROXY_COUNT", 0, min_value=0)
+
+# --- Django --------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "onetime.core",
+    "onetime.vault",
+]
+
+MIDDLEWARE = [
+    "onetime.core.middleware.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "onetime.core.middleware.RequestSizeMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "onetime.core.middleware.LanguageSwitchMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "onetime.core.middleware.DatabaseUnavailableMiddleware",
+]
+
+ROOT_URLCONF = "onetime.urls"
+WSGI_APPLICATION = "onetime.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+_sqlite_path = LOCAL_DIR / "db.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{_sqlite_path}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, min_value=0),
+        conn_health_checks=True,
+    )
+}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, min_value=1),
+            "options": "-c statement_timeout={}".format(
+                env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, min_value=0)
+            ),
+        }
+    )
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] == str(_sqlite_path):
+        LOCAL_DIR.mkdir(exist_ok=True)
+    # IMMEDIATE takes the write lock when a transaction begins, so concurrent reveals queue
+    # up the way SELECT ... FOR UPDATE makes them queue on PostgreSQL.
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    _db["TEST"] = {"NAME": str(LOCAL_DIR / "test.sqlite3")}
+else:
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:// URL")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "onetime" / "locale"]
+LANGUAGE_COOKIE_NAME = "lang"
+LANGUAGE_COOKIE_AGE = 365 * 86400
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the app folders too, so a checkout runs without collectstatic.
+WHITENOISE_USE_FINDERS = True
+
+# A JSON body may escape every character (\uXXXX: 6 bytes for one), so allow that much
+# before Django refuses to read it; the secret's own limit is checked in UTF-8 bytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = ONETIME_MAX_SECRET_BYTES * 6 + 16384
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "onetime.core.views.csrf_failure"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "onetime.core.logfilters.NoSecretsExceptionReporterFilter"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+SESSION_COOKIE_HTTPONLY = True
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see README, deployment).
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if ONETIME_BASE_URL.startswith("https://"):
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "onetime.core.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OneTime API",
+    "DESCRIPTION": (
+        "One-time secrets: create a secret, share its link, reveal it exactly once. "
+        "Errors are JSON with a stable `status` field and a human `detail` in the "
+        "request's language (Accept-Language: ru or en)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {LOG_LEVEL}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "onetime.core.logfilters.RedactCapabilitiesFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Never log SQL: parameters would include ciphertext and receipt hashes.
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,16 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from onetime.core import views as core_views
+
+urlpatterns = [
+    path("", include("onetime.vault.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler400 = "onetime.core.views.bad_request"
+handler404 = "onetime.core.views.page_not_found"
+handler500 = "onetime.core.views.server_error"

@@ -1,0 +1,175 @@
+"""JSON API for secrets (/api/v1/): parse input, call one service, shape the output."""
+
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from onetime.core.ratelimit import client_ip
+from onetime.vault import services
+from onetime.vault.links import receipt_url, secret_url
+from onetime.vault.models import Secret
+
+_ERROR = inline_serializer(
+    "Error",
+    fields={
+        "status": serializers.CharField(help_text="Stable machine-readable code."),
+        "detail": serializers.CharField(help_text="Human message in the request's language."),
+    },
+)
+
+
+def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    return {status: OpenApiResponse(_ERROR) for status in statuses}
+
+
+class SecretCreateInput(serializers.Serializer[Any]):
+    # Whitespace is part of a secret: never trim it.
+    secret = serializers.CharField(trim_whitespace=False)
+    ttl = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Lifetime in seconds, 60 … ONETIME_MAX_TTL; default ONETIME_DEFAULT_TTL.",
+    )
+    passphrase = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
+    )
+
+
+class SecretCreateOutput(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    url = serializers.URLField(help_text="The link to send to the recipient.")
+    expires_at = serializers.DateTimeField()
+    receipt_url = serializers.URLField(help_text="The sender's private status page.")
+
+
+class SecretMetaOutput(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    expires_at = serializers.DateTimeField()
+    passphrase_required = serializers.BooleanField()
+
+
+class RevealInput(serializers.Serializer[Any]):
+    passphrase = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
+    )
+
+
+class RevealOutput(serializers.Serializer[Any]):
+    secret = serializers.CharField()
+
+
+class ReceiptOutput(serializers.Serializer[Any]):
+    state = serializers.ChoiceField(choices=Secret.State.choices)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    revealed_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    passphrase_required = serializers.BooleanField()
+    failed_attempts = serializers.IntegerField()
+
+
+def _receipt_data(secret: Secret) -> dict[str, Any]:
+    return ReceiptOutput(
+        {
+            "state": secret.state,
+            "created_at": secret.created_at,
+            "expires_at": secret.expires_at,
+            "revealed_at": secret.ended_at if secret.state == Secret.State.REVEALED else None,
+            "ended_at": secret.ended_at,
+            "passphrase_required": secret.passphrase_required,
+            "failed_attempts": secret.failed_attempts,
+        }
+    ).data
+
+
+class SecretCreateApi(APIView):
+    @extend_schema(
+        operation_id="secret_create",
+        request=SecretCreateInput,
+        responses={201: SecretCreateOutput, **_errors(400, 413, 415, 429, 503)},
+        summary="Create a secret",
+    )
+    def post(self, request: Request) -> Response:
+        data = SecretCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.secret_create(
+            plaintext=data.validated_data["secret"],
+            ttl=data.validated_data.get("ttl"),
+            passphrase=data.validated_data.get("passphrase"),
+            client_ip=client_ip(request),
+        )
+        secret = created.secret
+        output = SecretCreateOutput(
+            {
+                "id": secret.id,
+                "url": secret_url(request, secret.id),
+                "expires_at": secret.expires_at,
+                "receipt_url": receipt_url(request, created.receipt_token),
+            }
+        )
+        return Response(output.data, status=201)
+
+
+class SecretDetailApi(APIView):
+    @extend_schema(
+        operation_id="secret_get",
+        responses={200: SecretMetaOutput, **_errors(404, 410, 503)},
+        summary="Check a secret without consuming it",
+    )
+    def get(self, request: Request, secret_id: uuid.UUID) -> Response:
+        secret = services.secret_get(secret_id=secret_id)
+        return Response(
+            SecretMetaOutput(
+                {
+                    "id": secret.id,
+                    "expires_at": secret.expires_at,
+                    "passphrase_required": secret.passphrase_required,
+                }
+            ).data
+        )
+
+
+class SecretRevealApi(APIView):
+    @extend_schema(
+        operation_id="secret_reveal",
+        request=RevealInput,
+        responses={200: RevealOutput, **_errors(400, 403, 404, 410, 415, 429, 503)},
+        summary="Reveal a secret, destroying it",
+        description="403 carries `attempts_left` when the passphrase is wrong.",
+    )
+    def post(self, request: Request, secret_id: uuid.UUID) -> Response:
+        # An empty body is fine: a secret without a passphrase needs no input.
+        data = RevealInput(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        plaintext = services.secret_reveal(
+            secret_id=secret_id,
+            passphrase=data.validated_data.get("passphrase"),
+            client_ip=client_ip(request),
+        )
+        return Response(RevealOutput({"secret": plaintext}).data)
+
+
+class ReceiptApi(APIView):
+    @extend_schema(
+        operation_id="receipt_get",
+        responses={200: ReceiptOutput, **_errors(404, 503)},
+        summary="The sender's receipt",
+    )
+    def get(self, request: Request, token: str) -> Response:
+        return Response(_receipt_data(services.receipt_get(token=token)))
+
+
+class ReceiptBurnApi(APIView):
+    @extend_schema(
+        operation_id="receipt_burn",
+        request=None,
+        responses={200: ReceiptOutput, **_errors(404, 503)},
+        summary="Destroy the secret now (idempotent)",
+    )
+    def post(self, request: Request, token: str) -> Response:
+        return Response(_receipt_data(services.receipt_burn(token=token)))

@@ -1,0 +1,75 @@
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.db.models import Q
+
+
+class Secret(models.Model):
+    """
+    One secret and, once it is no longer active, its tombstone.
+
+    A tombstone keeps the id, the timestamps and the final state (never the ciphertext) so
+    that the service can tell «destroyed» from «expired» from never-existed.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        REVEALED = "revealed"
+        BURNED = "burned"
+        EXPIRED = "expired"
+        # Destroyed after too many wrong passphrases.
+        LOCKED = "locked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    # AES-256-GCM under a server key (see crypto.py); NULL once the secret is not active.
+    ciphertext = models.BinaryField(null=True)
+    passphrase_required = models.BooleanField(default=False)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    # SHA-256 of the sender's receipt token; the token itself is never stored.
+    receipt_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    # When the secret stopped being active (revealed, burned, locked; expires_at if expired).
+    ended_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "secrets"
+        constraints = [
+            # Gone means gone: only an active secret may hold a ciphertext, and it must.
+            models.CheckConstraint(
+                condition=(Q(state="active", ciphertext__isnull=False, ended_at__isnull=True))
+                | (~Q(state="active") & Q(ciphertext__isnull=True, ended_at__isnull=False)),
+                name="secret_ciphertext_only_while_active",
+            ),
+        ]
+        indexes = [
+            # Cleanup: "active secrets whose expires_at has passed" (wipe to tombstones).
+            models.Index(
+                fields=["expires_at"], condition=Q(state="active"), name="secret_active_expiry"
+            ),
+            # Cleanup: "tombstones that ended before the retention cut-off" (purge).
+            models.Index(
+                fields=["ended_at"], condition=~Q(state="active"), name="secret_tombstone_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"secret {str(self.id)[:8]}… ({self.state})"
+
+    def state_at(self, now: datetime) -> str:
+        """Return the state as of ``now``: an active secret past its TTL is expired."""
+        if self.state == self.State.ACTIVE and self.expires_at <= now:
+            return self.State.EXPIRED
+        return self.state
+
+    def ended_at_or_expiry(self, now: datetime) -> datetime | None:
+        if self.state_at(now) == self.State.EXPIRED and self.ended_at is None:
+            return self.expires_at
+        return self.ended_at
+
+    def is_purged_at(self, now: datetime, *, retention: timedelta) -> bool:
+        """Return True once the tombstone has outlived its retention (it then reads as 404)."""
+        ended = self.ended_at_or_expiry(now)
+        return ended is not None and ended < now - retention

@@ -1,0 +1,278 @@
+"""
+Use cases of one-time secrets. The web pages and the JSON API both call these.
+
+Every state change happens inside a transaction that holds the secret's row lock
+(SELECT … FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction mode takes the
+database write lock at BEGIN). Concurrent reveals therefore queue up, and only the first
+one finds the secret active: it alone decrypts, and it wipes the ciphertext in the same
+transaction, before any plaintext leaves this module.
+"""
+
+import hashlib
+import logging
+import secrets as random_tokens
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from onetime.core import ratelimit
+from onetime.core.errors import InvalidInput, ServiceError, TooLarge, Unavailable
+from onetime.vault import crypto
+from onetime.vault.models import Secret
+
+logger = logging.getLogger(__name__)
+
+State = Secret.State
+
+
+class SecretNotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+    default_detail = _("There is no such secret. Check that the link was copied in full.")
+
+
+class SecretGone(ServiceError):
+    """The secret was revealed, burned or locked («destroyed»), or it expired."""
+
+    status_code = 410
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+        self.code = "expired" if state == State.EXPIRED else "destroyed"
+        super().__init__(
+            _("The secret has expired") if state == State.EXPIRED else _("The secret is destroyed")
+        )
+
+
+class PassphraseRequired(ServiceError):
+    status_code = 403
+    code = "passphrase_required"
+    default_detail = _("This secret is protected by a passphrase. Enter it to reveal the secret.")
+
+
+class WrongPassphrase(ServiceError):
+    status_code = 403
+    code = "wrong_passphrase"
+
+    def __init__(self, attempts_left: int) -> None:
+        detail = ngettext(
+            "Wrong passphrase. %(n)d attempt left before the secret is destroyed.",
+            "Wrong passphrase. %(n)d attempts left before the secret is destroyed.",
+            attempts_left,
+        ) % {"n": attempts_left}
+        super().__init__(detail, attempts_left=attempts_left)
+
+
+class ReceiptNotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+    default_detail = _("There is no such receipt, or it is older than the retention period.")
+
+
+@dataclass(frozen=True)
+class CreatedSecret:
+    secret: Secret
+    # Returned once, to the sender; only its hash is stored.
+    receipt_token: str
+
+
+def _receipt_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _encode_secret(plaintext: str) -> bytes:
+    if not plaintext:
+        raise InvalidInput(_("The secret is empty."))
+    if "\x00" in plaintext:
+        raise InvalidInput(_("The secret contains a NUL character, which is not allowed."))
+    try:
+        data = plaintext.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            _("The secret is not valid Unicode text (it contains a lone surrogate).")
+        ) from None
+    limit = settings.ONETIME_MAX_SECRET_BYTES
+    if len(data) > limit:
+        raise TooLarge(
+            _("The secret is %(size)d bytes long; the limit is %(limit)d bytes (UTF-8).")
+            % {"size": len(data), "limit": limit}
+        )
+    return data
+
+
+def _check_passphrase(passphrase: str) -> None:
+    if "\x00" in passphrase:
+        raise InvalidInput(_("The passphrase contains a NUL character, which is not allowed."))
+    try:
+        passphrase.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(_("The passphrase is not valid Unicode text.")) from None
+    if len(passphrase) > 1024:
+        raise InvalidInput(_("The passphrase is longer than 1024 characters."))
+
+
+def _check_ttl(ttl: int | None) -> int:
+    if ttl is None:
+        return int(settings.ONETIME_DEFAULT_TTL)
+    low, high = settings.ONETIME_MIN_TTL, settings.ONETIME_MAX_TTL
+    if not low <= ttl <= high:
+        raise InvalidInput(
+            _("The lifetime must be between %(low)d and %(high)d seconds.")
+            % {"low": low, "high": high}
+        )
+    return ttl
+
+
+def secret_create(
+    *, plaintext: str, ttl: int | None, passphrase: str | None, client_ip: str
+) -> CreatedSecret:
+    """Encrypt and store a new secret; return it with the sender's receipt token."""
+    ratelimit.rate_limit_hit(ratelimit.CREATE, client_ip)
+    data = _encode_secret(plaintext)
+    if passphrase:
+        _check_passphrase(passphrase)
+    lifetime = _check_ttl(ttl)
+    now = timezone.now()
+    secret_id = uuid.uuid4()
+    receipt_token = random_tokens.token_urlsafe(24)  # 192 bits
+    secret = Secret.objects.create(
+        id=secret_id,
+        ciphertext=crypto.seal(
+            data,
+            secret_id=secret_id,
+            keys=settings.ONETIME_ENCRYPTION_KEYS,
+            passphrase=passphrase or None,
+        ),
+        passphrase_required=bool(passphrase),
+        receipt_hash=_receipt_hash(receipt_token),
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    logger.info("secret %s created, ttl %ds", str(secret_id)[:8], lifetime)
+    return CreatedSecret(secret=secret, receipt_token=receipt_token)
+
+
+def _retention() -> timedelta:
+    return timedelta(days=settings.ONETIME_TOMBSTONE_DAYS)
+
+
+def secret_get(*, secret_id: uuid.UUID) -> Secret:
+    """Return the active secret without consuming it; raise SecretNotFound or SecretGone."""
+    now = timezone.now()
+    secret = Secret.objects.defer("ciphertext").filter(pk=secret_id).first()
+    if secret is None or secret.is_purged_at(now, retention=_retention()):
+        raise SecretNotFound
+    state = secret.state_at(now)
+    if state != State.ACTIVE:
+        raise SecretGone(state)
+    return secret
+
+
+def _end(secret: Secret, state: str, ended_at: datetime) -> None:
+    """Turn an active secret into a tombstone, wiping its ciphertext."""
+    # Compare-and-set on top of the row lock: the update only applies to an active row.
+    updated = Secret.objects.filter(pk=secret.pk, state=State.ACTIVE).update(
+        state=state, ciphertext=None, ended_at=ended_at
+    )
+    if updated != 1:  # pragma: no cover - the row lock makes this unreachable
+        raise SecretGone(State.REVEALED)
+    secret.state, secret.ciphertext, secret.ended_at = state, None, ended_at
+
+
+def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: str) -> str:
+    """
+    Return the plaintext and destroy the secret, at most once however many callers race.
+
+    Wrong passphrases are counted under the row lock; the last allowed one destroys the
+    secret. A blob that the server's keys cannot open raises Unavailable and leaves the
+    secret untouched (the transaction rolls back), so it can be revealed once repaired.
+    """
+    ratelimit.rate_limit_hit(ratelimit.REVEAL, client_ip)
+    if passphrase:
+        _check_passphrase(passphrase)
+    now = timezone.now()
+    error: ServiceError | None = None
+    plaintext = b""
+    with transaction.atomic():
+        secret = Secret.objects.select_for_update().filter(pk=secret_id).first()
+        if secret is None or secret.is_purged_at(now, retention=_retention()):
+            raise SecretNotFound
+        state = secret.state_at(now)
+        if state == State.EXPIRED and secret.state == State.ACTIVE:
+            _end(secret, State.EXPIRED, secret.expires_at)
+        if state != State.ACTIVE:
+            error = SecretGone(state)
+        else:
+            assert secret.ciphertext is not None
+            try:
+                plaintext = crypto.unseal(
+                    bytes(secret.ciphertext),
+                    secret_id=secret.id,
+                    keys=settings.ONETIME_ENCRYPTION_KEYS,
+                    passphrase=passphrase or None,
+                )
+            except crypto.DecryptionError as exc:
+                logger.error("secret %s cannot be decrypted: %s", str(secret.id)[:8], exc)
+                raise Unavailable from None
+            except crypto.PassphraseRequired:
+                error = PassphraseRequired()
+            except crypto.WrongPassphrase:
+                error = _count_wrong_passphrase(secret, now)
+            else:
+                _end(secret, State.REVEALED, now)
+                logger.info("secret %s revealed", str(secret.id)[:8])
+    # Raised after the commit, so that an expiry or a failed attempt is recorded.
+    if error is not None:
+        raise error
+    return plaintext.decode("utf-8")
+
+
+def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
+    attempts = secret.failed_attempts + 1
+    left = max(0, settings.ONETIME_PASSPHRASE_ATTEMPTS - attempts)
+    Secret.objects.filter(pk=secret.pk).update(failed_attempts=attempts)
+    logger.info("secret %s: wrong passphrase, %d attempts left", str(secret.id)[:8], left)
+    if left == 0:
+        _end(secret, State.LOCKED, now)
+        return SecretGone(State.LOCKED)
+    return WrongPassphrase(attempts_left=left)
+
+
+def receipt_get(*, token: str) -> Secret:
+    """Return the secret behind a sender's receipt token, as of now."""
+    now = timezone.now()
+    secret = Secret.objects.defer("ciphertext").filter(receipt_hash=_receipt_hash(token)).first()
+    if secret is None or secret.is_purged_at(now, retention=_retention()):
+        raise ReceiptNotFound
+    if secret.state_at(now) == State.EXPIRED and secret.state == State.ACTIVE:
+        # Show it as the tombstone it is; the wipe itself is left to reveal, burn and cleanup
+        # so that a GET never writes.
+        secret.state, secret.ended_at = State.EXPIRED, secret.expires_at
+    return secret
+
+
+def receipt_burn(*, token: str) -> Secret:
+    """Destroy the secret now, unless it already ended; return its receipt. Idempotent."""
+    now = timezone.now()
+    with transaction.atomic():
+        secret = (
+            Secret.objects.select_for_update()
+            .defer("ciphertext")
+            .filter(receipt_hash=_receipt_hash(token))
+            .first()
+        )
+        if secret is None or secret.is_purged_at(now, retention=_retention()):
+            raise ReceiptNotFound
+        if secret.state == State.ACTIVE:
+            if secret.state_at(now) == State.EXPIRED:
+                _end(secret, State.EXPIRED, secret.expires_at)
+            else:
+                _end(secret, State.BURNED, now)
+                logger.info("secret %s burned by its sender", str(secret.id)[:8])
+    return secret

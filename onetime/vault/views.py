@@ -1,0 +1,97 @@
+"""Web pages for secrets: create, reveal (a GET that offers, a POST that consumes), receipt."""
+
+import uuid
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from onetime.core.errors import ServiceError
+from onetime.core.ratelimit import client_ip
+from onetime.core.views import error_page
+from onetime.vault import services
+from onetime.vault.forms import RevealForm, SecretForm
+from onetime.vault.links import receipt_url, secret_url
+
+
+def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    if isinstance(exc, services.SecretGone):
+        return render(
+            request, "vault/gone.html", {"title": exc.detail, "state": exc.code}, status=410
+        )
+    return error_page(request, exc)
+
+
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest) -> HttpResponse:
+    form = SecretForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET" or not form.is_valid():
+        status = 400 if form.is_bound else 200
+        return render(request, "vault/create.html", {"form": form}, status=status)
+    try:
+        created = services.secret_create(
+            plaintext=form.cleaned_data["secret"],
+            ttl=form.cleaned_data["ttl"],
+            passphrase=form.cleaned_data["passphrase"] or None,
+            client_ip=client_ip(request),
+        )
+    except ServiceError as exc:
+        if exc.status_code in {400, 413}:
+            form.add_error("secret", str(exc.detail))
+            return render(request, "vault/create.html", {"form": form}, status=exc.status_code)
+        return _service_error(request, exc)
+    # Rendered in answer to the POST, never redirected to: a redirect would put the
+    # receipt token into a URL that browsers and proxies record.
+    return render(
+        request,
+        "vault/created.html",
+        {
+            "secret": created.secret,
+            "url": secret_url(request, created.secret.id),
+            "receipt_url": receipt_url(request, created.receipt_token),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
+    """
+    GET offers to reveal and changes nothing, so link-preview robots cannot burn a secret;
+    the page's button POSTs back here to reveal it.
+    """
+    try:
+        meta = services.secret_get(secret_id=secret_id)
+    except ServiceError as exc:
+        return _service_error(request, exc)
+    form = RevealForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "vault/reveal.html", {"secret": meta, "form": form})
+    try:
+        plaintext = services.secret_reveal(
+            secret_id=secret_id,
+            passphrase=form.cleaned_data["passphrase"] or None,
+            client_ip=client_ip(request),
+        )
+    except (services.WrongPassphrase, services.PassphraseRequired) as exc:
+        form.add_error("passphrase", str(exc.detail))
+        return render(request, "vault/reveal.html", {"secret": meta, "form": form}, status=403)
+    except ServiceError as exc:
+        return _service_error(request, exc)
+    return render(request, "vault/revealed.html", {"plaintext": plaintext})
+
+
+def receipt(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        found = services.receipt_get(token=token)
+    except ServiceError as exc:
+        return error_page(request, exc)
+    return render(request, "vault/receipt.html", {"secret": found, "token": token})
+
+
+@require_POST
+def receipt_burn(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        found = services.receipt_burn(token=token)
+    except ServiceError as exc:
+        return error_page(request, exc)
+    return render(request, "vault/receipt.html", {"secret": found, "token": token})
