@@ -184,7 +184,9 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    _db["TEST"] = {"NAME": str(LOCAL_DIR / "test.sqlite3")}
+    # A file, not pytest-django's shared in-memory database, so that tests see real locking.
+    _sqlite_file = Path(_db["NAME"])
+    _db["TEST"] = {"NAME": str(_sqlite_file.with_name(f"test-{_sqlite_file.name}"))}
 else:
     raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:// URL")
 
