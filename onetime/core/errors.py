@@ -5,6 +5,7 @@ Each error has the HTTP status it maps to, a stable machine ``code`` for API cli
 a human, translated ``detail``. The API answers ``{"status": code, "detail": ...}``.
 """
 
+import logging
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -13,6 +14,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 # How long a client should wait before retrying when the database is unavailable.
 UNAVAILABLE_RETRY_AFTER = 5
@@ -103,6 +106,8 @@ _API_CODES = {
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn every error an API view can raise into JSON with ``status`` and ``detail``."""
     if isinstance(exc, OperationalError | InterfaceError):
+        # The exception text names the server, never request data; keep only its type.
+        logger.error("database unavailable: %s", type(exc).__name__)
         exc = Unavailable()
     if isinstance(exc, ServiceError):
         return Response(
