@@ -22,10 +22,10 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return error_page(request, exc)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def create(request: HttpRequest) -> HttpResponse:
     form = SecretForm(request.POST if request.method == "POST" else None)
-    if request.method == "GET" or not form.is_valid():
+    if request.method != "POST" or not form.is_valid():
         status = 400 if form.is_bound else 200
         return render(request, "vault/create.html", {"form": form}, status=status)
     try:
@@ -53,7 +53,7 @@ def create(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
     """
     GET offers to reveal and changes nothing, so link-preview robots cannot burn a secret;
@@ -64,7 +64,7 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
     except ServiceError as exc:
         return _service_error(request, exc)
     form = RevealForm(request.POST if request.method == "POST" else None)
-    if request.method == "GET" or not form.is_valid():
+    if request.method != "POST" or not form.is_valid():
         return render(request, "vault/reveal.html", {"secret": meta, "form": form})
     try:
         plaintext = services.secret_reveal(
