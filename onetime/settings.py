@@ -134,7 +134,7 @@ MIDDLEWARE = [
     "onetime.core.middleware.LanguageSwitchMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "onetime.core.csrf.SameOriginCsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "onetime.core.middleware.DatabaseUnavailableMiddleware",
 ]
