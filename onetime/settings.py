@@ -115,6 +115,24 @@ ONETIME_RATE_REVEAL = env_rate("ONETIME_RATE_REVEAL", "60/m")
 # How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts none.
 ONETIME_PROXY_COUNT = env_int("ONETIME_PROXY_COUNT", 0, min_value=0)
 
+# --- Telegram bot and codes --------------------------------------------------------------
+TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN").strip()
+TELEGRAM_API_BASE_URL = env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org").rstrip("/")
+if urlsplit(TELEGRAM_API_BASE_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        f"TELEGRAM_API_BASE_URL must be an http(s) URL, got {TELEGRAM_API_BASE_URL!r}"
+    )
+# Checked against X-Telegram-Bot-Api-Secret-Token; the webhook route answers 404 without it.
+TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET").strip()
+TELEGRAM_CODE_EXPIRATION_MINUTES = env_int("TELEGRAM_CODE_EXPIRATION_MINUTES", 5, min_value=1)
+if TELEGRAM_CODE_EXPIRATION_MINUTES > 1440:
+    raise ImproperlyConfigured("TELEGRAM_CODE_EXPIRATION_MINUTES must be at most 1440 (a day)")
+# Bearer token for POST /api/v1/codes/verify; the route answers 404 without it.
+CODES_VERIFY_TOKEN = env_str("CODES_VERIFY_TOKEN").strip()
+CLEANUP_INTERVAL_SECONDS = env_int("CLEANUP_INTERVAL_SECONDS", 300, min_value=1)
+# Optional bearer token for /metrics.
+METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+
 # --- Django --------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -124,9 +142,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "onetime.core",
     "onetime.vault",
+    "onetime.codes",
+    "onetime.bot",
 ]
 
 MIDDLEWARE = [
+    "onetime.core.metrics.MetricsMiddleware",
     "onetime.core.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "onetime.core.middleware.RequestSizeMiddleware",
@@ -259,15 +280,21 @@ SPECTACULAR_SETTINGS = {
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {LOG_LEVEL}")
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "onetime.core.logfilters.RedactCapabilitiesFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "onetime.core.logfilters.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["redact"],
         }
     },
@@ -275,5 +302,8 @@ LOGGING = {
     "loggers": {
         # Never log SQL: parameters would include ciphertext and receipt hashes.
         "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request URL at INFO, and Bot API URLs carry the bot token.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

@@ -1,5 +1,6 @@
 """A log filter that cuts capability ids (secret ids, receipt tokens) to a short prefix."""
 
+import json
 import logging
 import re
 from typing import Any
@@ -15,9 +16,30 @@ _UUID = re.compile(
 _RECEIPT = re.compile(r"(/r/|/receipts/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]*")
 
 
+# Bot API URLs: /bot<id>:<secret>/method.
+_BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+
+
 def redact(text: str) -> str:
+    """Return ``text`` with ids and tokens cut to short prefixes and bot tokens removed."""
+    text = _BOT_TOKEN.sub("<bot-token>", text)
     text = _UUID.sub(r"\1…", text)
     return _RECEIPT.sub(r"\1\2…", text)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 class RedactCapabilitiesFilter(logging.Filter):
@@ -26,6 +48,9 @@ class RedactCapabilitiesFilter(logging.Filter):
         redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # Formatters print exc_text when it is set: the redacted traceback.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 

@@ -10,7 +10,7 @@ Clients are keyed by a hash of their IP (IPv6 by its /64, which one host usually
 import hashlib
 import ipaddress
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -82,3 +82,9 @@ def rate_limit_hit(policy: str, ip: str) -> None:
         (hits,) = cursor.fetchone()
     if hits > count:
         raise RateLimited(retry_after=max(1, math.ceil(window_end - epoch)))
+
+
+def rate_limits_purge(*, now: datetime) -> int:
+    """Delete counters of windows that have ended; return how many."""
+    deleted, _ = RateLimitHit.objects.filter(expires_at__lte=now).delete()
+    return deleted

@@ -1,12 +1,15 @@
 """Error pages (HTML for the site, JSON under /api/) and health checks."""
 
+import hmac
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from onetime.core import metrics
 from onetime.core.errors import ServiceError, is_api_request, json_error
 
 logger = logging.getLogger(__name__)
@@ -81,3 +84,16 @@ def readyz(request: HttpRequest) -> HttpResponse:
         logger.error("readiness check failed: %s", type(exc).__name__)
         return JsonResponse({"status": "unavailable"}, status=503, headers={"Retry-After": "5"})
     return JsonResponse({"status": "ok"})
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; behind ``Authorization: Bearer METRICS_TOKEN`` when it is set."""
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return HttpResponse(
+                "unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)

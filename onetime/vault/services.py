@@ -17,11 +17,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from prometheus_client import Counter
 
-from onetime.core import ratelimit
+from onetime.core import metrics, ratelimit
+from onetime.core.batches import delete_in_batches, update_in_batches
 from onetime.core.errors import InvalidInput, ServiceError, TooLarge, Unavailable
 from onetime.vault import crypto
 from onetime.vault.models import Secret
@@ -154,11 +157,13 @@ def secret_create(
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )
+    metrics.SECRETS_CREATED.inc()
     logger.info("secret %s created, ttl %ds", str(secret_id)[:8], lifetime)
     return CreatedSecret(secret=secret, receipt_token=receipt_token)
 
 
-def _retention() -> timedelta:
+def retention() -> timedelta:
+    """Return how long a tombstone is kept (ONETIME_TOMBSTONE_DAYS)."""
     return timedelta(days=settings.ONETIME_TOMBSTONE_DAYS)
 
 
@@ -166,12 +171,20 @@ def secret_get(*, secret_id: uuid.UUID) -> Secret:
     """Return the active secret without consuming it; raise SecretNotFound or SecretGone."""
     now = timezone.now()
     secret = Secret.objects.defer("ciphertext").filter(pk=secret_id).first()
-    if secret is None or secret.is_purged_at(now, retention=_retention()):
+    if secret is None or secret.is_purged_at(now, retention=retention()):
         raise SecretNotFound
     state = secret.state_at(now)
     if state != State.ACTIVE:
         raise SecretGone(state)
     return secret
+
+
+_ENDED_METRIC: dict[str, Counter] = {
+    State.REVEALED: metrics.SECRETS_REVEALED,
+    State.EXPIRED: metrics.SECRETS_EXPIRED,
+    State.BURNED: metrics.SECRETS_BURNED,
+    State.LOCKED: metrics.SECRETS_BURNED,
+}
 
 
 def _end(secret: Secret, state: str, ended_at: datetime) -> None:
@@ -183,6 +196,7 @@ def _end(secret: Secret, state: str, ended_at: datetime) -> None:
     if updated != 1:  # pragma: no cover - the row lock makes this unreachable
         raise SecretGone(State.REVEALED)
     secret.state, secret.ciphertext, secret.ended_at = state, None, ended_at
+    transaction.on_commit(_ENDED_METRIC[state].inc)
 
 
 def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: str) -> str:
@@ -201,7 +215,7 @@ def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: st
     plaintext = b""
     with transaction.atomic():
         secret = Secret.objects.select_for_update().filter(pk=secret_id).first()
-        if secret is None or secret.is_purged_at(now, retention=_retention()):
+        if secret is None or secret.is_purged_at(now, retention=retention()):
             raise SecretNotFound
         state = secret.state_at(now)
         if state == State.EXPIRED and secret.state == State.ACTIVE:
@@ -248,7 +262,7 @@ def receipt_get(*, token: str) -> Secret:
     """Return the secret behind a sender's receipt token, as of now."""
     now = timezone.now()
     secret = Secret.objects.defer("ciphertext").filter(receipt_hash=_receipt_hash(token)).first()
-    if secret is None or secret.is_purged_at(now, retention=_retention()):
+    if secret is None or secret.is_purged_at(now, retention=retention()):
         raise ReceiptNotFound
     if secret.state_at(now) == State.EXPIRED and secret.state == State.ACTIVE:
         # Show it as the tombstone it is; the wipe itself is left to reveal, burn and cleanup
@@ -267,7 +281,7 @@ def receipt_burn(*, token: str) -> Secret:
             .filter(receipt_hash=_receipt_hash(token))
             .first()
         )
-        if secret is None or secret.is_purged_at(now, retention=_retention()):
+        if secret is None or secret.is_purged_at(now, retention=retention()):
             raise ReceiptNotFound
         if secret.state == State.ACTIVE:
             if secret.state_at(now) == State.EXPIRED:
@@ -276,3 +290,23 @@ def receipt_burn(*, token: str) -> Secret:
                 _end(secret, State.BURNED, now)
                 logger.info("secret %s burned by its sender", str(secret.id)[:8])
     return secret
+
+
+def secrets_expire(*, now: datetime, batch_size: int) -> int:
+    """Wipe active secrets past their TTL into expired tombstones; return how many."""
+    expired = Secret.objects.filter(state=State.ACTIVE, expires_at__lte=now)
+    total = update_in_batches(
+        expired,
+        batch_size=batch_size,
+        state=State.EXPIRED,
+        ciphertext=None,
+        ended_at=F("expires_at"),
+    )
+    metrics.SECRETS_EXPIRED.inc(total)
+    return total
+
+
+def tombstones_purge(*, now: datetime, batch_size: int) -> int:
+    """Delete tombstones that ended more than ONETIME_TOMBSTONE_DAYS ago; return how many."""
+    old = Secret.objects.exclude(state=State.ACTIVE).filter(ended_at__lt=now - retention())
+    return delete_in_batches(old, batch_size=batch_size)

@@ -1,0 +1,47 @@
+"""The Telegram webhook: Telegram POSTs each update here."""
+
+import hmac
+import json
+import logging
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from onetime.bot.handlers import reply_to
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest) -> HttpResponse:
+    """
+    Answer an update with the reply as a Bot API method call in the response body, which
+    Telegram executes: no second HTTP request per update.
+    """
+    expected = settings.TELEGRAM_WEBHOOK_SECRET
+    if not expected:
+        raise Http404
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return JsonResponse({"status": "forbidden"}, status=403)
+    try:
+        update = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"status": "invalid_json"}, status=400)
+    if not isinstance(update, dict):
+        return JsonResponse({"status": "invalid_update"}, status=400)
+    reply = reply_to(update)
+    if reply is None:
+        return HttpResponse(status=200)
+    return JsonResponse(
+        {
+            "method": "sendMessage",
+            "chat_id": reply.chat_id,
+            "text": reply.text,
+            "protect_content": reply.protect_content,
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )

@@ -1,0 +1,89 @@
+"""POST /api/v1/codes/verify: server-to-server check of a code from the Telegram bot."""
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from onetime.codes import services
+from onetime.core.errors import ServiceError
+
+
+class NotAuthenticated(ServiceError):
+    status_code = 401
+    code = "unauthorized"
+    default_detail = _("Send Authorization: Bearer <CODES_VERIFY_TOKEN>.")
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="onetime"'}
+
+
+class VerifyInput(serializers.Serializer[Any]):
+    telegram_user_id = serializers.IntegerField(required=False, min_value=1)
+    username = serializers.CharField(required=False, max_length=64)
+    code = serializers.CharField(max_length=16, help_text="The 7 digits the bot sent.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("telegram_user_id" in attrs) == ("username" in attrs):
+            raise serializers.ValidationError(
+                _("Name the account with exactly one of telegram_user_id and username.")
+            )
+        return attrs
+
+
+class VerifyOutput(serializers.Serializer[Any]):
+    telegram_user_id = serializers.IntegerField()
+    username = serializers.CharField(allow_null=True)
+    first_name = serializers.CharField()
+
+
+_ERROR = inline_serializer(
+    "CodeError", fields={"status": serializers.CharField(), "detail": serializers.CharField()}
+)
+
+
+class CodeVerifyApi(APIView):
+    @extend_schema(
+        operation_id="code_verify",
+        request=VerifyInput,
+        responses={
+            200: VerifyOutput,
+            **{s: OpenApiResponse(_ERROR) for s in (400, 401, 404, 415, 503)},
+        },
+        summary="Verify a Telegram code (server to server, bearer token)",
+        description=(
+            "Consumes the code on success. Every failure (wrong, expired, used, unknown "
+            "account, throttled) is the same 400 `invalid_code`. 404 when the server has no "
+            "CODES_VERIFY_TOKEN."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        expected = settings.CODES_VERIFY_TOKEN
+        if not expected:
+            raise Http404
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise NotAuthenticated
+        data = VerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = services.code_verify(
+            code=data.validated_data["code"],
+            telegram_user_id=data.validated_data.get("telegram_user_id"),
+            username=data.validated_data.get("username"),
+        )
+        return Response(
+            VerifyOutput(
+                {
+                    "telegram_user_id": account.telegram_user_id,
+                    "username": account.username,
+                    "first_name": account.first_name,
+                }
+            ).data
+        )

@@ -1,0 +1,188 @@
+"""
+Use cases of temporary codes: issue one to a Telegram user, verify it for a website.
+
+Both run inside a transaction holding the user's account row lock (SELECT … FOR UPDATE;
+on SQLite the IMMEDIATE transaction mode), so concurrent /code requests of one user queue
+up and agree on one code, and concurrent verifications of one code let exactly one win.
+"""
+
+import hmac
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from onetime.codes.models import TelegramAccount, UserCode
+from onetime.core import metrics
+from onetime.core.batches import delete_in_batches
+from onetime.core.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+# 7 digits without a leading zero. Tests shrink it to force collisions.
+CODE_RANGE = (1_000_000, 9_999_999)
+# Draws before giving up when codes collide with other users' active codes.
+MAX_GENERATION_ATTEMPTS = 100
+# Wrong codes in a row that destroy the active code and pause verification for the account.
+FAILURES_PER_CODE = 5
+# The pause doubles with every further FAILURES_PER_CODE failures (1 min, 2 min, 4 min, …) up
+# to a day: 100 consecutive failures (NIST SP 800-63B's ceiling) take more than a week, and
+# each guess has a 1 in 9,000,000 chance.
+_CODE_FORMAT = re.compile(r"[0-9]{7}")
+FIRST_PAUSE = timedelta(minutes=1)
+LONGEST_PAUSE = timedelta(days=1)
+
+
+class CodeGenerationFailed(ServiceError):
+    status_code = 503
+    code = "code_generation_failed"
+    default_detail = _("Could not generate a code. Please try again.")
+
+
+class InvalidCode(ServiceError):
+    """The one answer to every failed verification, so that failures tell a guesser nothing."""
+
+    status_code = 400
+    code = "invalid_code"
+    default_detail = _("The code is invalid or expired.")
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    expires_at: datetime
+    created: bool
+
+
+def _draw_code() -> str:
+    low, high = CODE_RANGE
+    return str(low + secrets.randbelow(high - low + 1))
+
+
+def _lock_account(
+    *, telegram_user_id: int, username: str | None, first_name: str, now: datetime
+) -> TelegramAccount:
+    """Create the account if needed, lock its row and refresh its name and username."""
+    username = username.lstrip("@").lower() if username else None
+    TelegramAccount.objects.bulk_create(
+        [TelegramAccount(telegram_user_id=telegram_user_id, updated_at=now)],
+        ignore_conflicts=True,
+    )
+    account = TelegramAccount.objects.select_for_update().get(pk=telegram_user_id)
+    if (account.username, account.first_name) != (username, first_name):
+        if username:
+            # A username moves with its owner: whoever held it before no longer does.
+            TelegramAccount.objects.filter(username=username).exclude(pk=account.pk).update(
+                username=None
+            )
+        account.username, account.first_name, account.updated_at = username, first_name, now
+        account.save(update_fields=["username", "first_name", "updated_at"])
+    return account
+
+
+def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) -> IssuedCode:
+    """Return the user's active code, or a new one valid TELEGRAM_CODE_EXPIRATION_MINUTES."""
+    started = time.perf_counter()
+    now = timezone.now()
+    with transaction.atomic():
+        _lock_account(
+            telegram_user_id=telegram_user_id, username=username, first_name=first_name, now=now
+        )
+        current = UserCode.objects.filter(telegram_user_id=telegram_user_id).first()
+        if current is not None and current.expires_at > now:
+            logger.info("code: returned the active code of user %d", telegram_user_id)
+            return IssuedCode(code=current.code, expires_at=current.expires_at, created=False)
+        if current is not None:
+            current.delete()
+        expires_at = now + timedelta(minutes=settings.TELEGRAM_CODE_EXPIRATION_MINUTES)
+        for attempt in range(1, MAX_GENERATION_ATTEMPTS + 1):  # noqa: B007 - logged below
+            code = _draw_code()
+            try:
+                # A savepoint, so that a collision does not abort the whole transaction.
+                with transaction.atomic():
+                    UserCode.objects.create(
+                        code=code,
+                        telegram_user_id=telegram_user_id,
+                        expires_at=expires_at,
+                        created_at=now,
+                    )
+            except IntegrityError:
+                continue
+            break
+        else:
+            logger.error(
+                "code: no free code for user %d after %d attempts",
+                telegram_user_id,
+                MAX_GENERATION_ATTEMPTS,
+            )
+            raise CodeGenerationFailed
+    metrics.CODES_CREATED.inc()
+    metrics.CODE_GENERATION_SECONDS.observe(time.perf_counter() - started)
+    logger.info("code: created for user %d (attempt %d)", telegram_user_id, attempt)
+    return IssuedCode(code=code, expires_at=expires_at, created=True)
+
+
+def _pause_after(failures: int) -> timedelta | None:
+    if failures % FAILURES_PER_CODE:
+        return None
+    doublings = failures // FAILURES_PER_CODE - 1
+    pause: timedelta = FIRST_PAUSE * int(2 ** min(doublings, 20))
+    return min(pause, LONGEST_PAUSE)
+
+
+def code_verify(
+    *, code: str, telegram_user_id: int | None = None, username: str | None = None
+) -> TelegramAccount:
+    """
+    Consume the active code of the named account and return the account.
+
+    The account is named by id or username: a code alone is never looked up across all
+    users. Every failure raises the same InvalidCode; wrong codes are counted per account.
+    """
+    now = timezone.now()
+    failed = False
+    with transaction.atomic():
+        accounts = TelegramAccount.objects.select_for_update()
+        if telegram_user_id is not None:
+            account = accounts.filter(pk=telegram_user_id).first()
+        else:
+            account = accounts.filter(username=(username or "").lstrip("@").lower()).first()
+        if account is None:
+            raise InvalidCode
+        if account.locked_until is not None and account.locked_until > now:
+            raise InvalidCode
+        current = UserCode.objects.filter(telegram_user_id=account.pk, expires_at__gt=now).first()
+        well_formed = _CODE_FORMAT.fullmatch(code) is not None
+        if current is not None and well_formed and hmac.compare_digest(current.code, code):
+            current.delete()
+            account.failed_attempts, account.locked_until = 0, None
+            logger.info("code: verified for user %d", account.pk)
+        else:
+            failed = True
+            account.failed_attempts += 1
+            pause = _pause_after(account.failed_attempts)
+            if pause is not None:
+                UserCode.objects.filter(telegram_user_id=account.pk).delete()
+                account.locked_until = now + pause
+            logger.info(
+                "code: wrong code for user %d (%d in a row)", account.pk, account.failed_attempts
+            )
+        account.save(update_fields=["failed_attempts", "locked_until"])
+    if failed:
+        raise InvalidCode
+    return account
+
+
+def codes_delete_expired(*, now: datetime, batch_size: int) -> int:
+    """Delete expired codes, ``batch_size`` rows per statement; return how many."""
+    expired = UserCode.objects.filter(expires_at__lte=now)
+    total = delete_in_batches(expired, batch_size=batch_size)
+    metrics.CODES_EXPIRED_DELETED.inc(total)
+    return total

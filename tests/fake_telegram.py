@@ -1,0 +1,176 @@
+"""
+A small stand-in for the Telegram Bot API on 127.0.0.1: the real bot client (PTB) talks
+HTTP to it through TELEGRAM_API_BASE_URL. Tests queue updates and read what was sent.
+"""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT = {
+    "id": 700000001,
+    "is_bot": True,
+    "first_name": "OneTime",
+    "username": "onetime_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+class FakeTelegram:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.sent: list[dict[str, Any]] = []
+        self.calls: list[str] = []
+        self._updates: list[dict[str, Any]] = []
+        self._next_update_id = 1
+        self._changed = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> "FakeTelegram":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def push_message(
+        self,
+        text: str,
+        *,
+        user_id: int = 4242,
+        chat_type: str = "private",
+        chat_id: int | None = None,
+        username: str | None = "alice",
+        first_name: str = "Alice",
+    ) -> int:
+        """Queue a text message update, as Telegram would deliver it; return its update_id."""
+        with self._changed:
+            update_id = self._next_update_id
+            self._next_update_id += 1
+            sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+            if username:
+                sender["username"] = username
+            chat: dict[str, Any] = {"id": chat_id or user_id, "type": chat_type}
+            if chat_type == "private":
+                chat["first_name"] = first_name
+            else:
+                chat["title"] = "A group"
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            self._updates.append(
+                {
+                    "update_id": update_id,
+                    "message": {
+                        "message_id": update_id,
+                        "date": int(time.time()),
+                        "chat": chat,
+                        "from": sender,
+                        "text": text,
+                        **({"entities": entities} if text.startswith("/") else {}),
+                    },
+                }
+            )
+            self._changed.notify_all()
+        return update_id
+
+    def wait_for_sent(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """Wait until at least ``count`` messages were sent; return them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.sent) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} sent messages, got {self.sent!r}")
+                self._changed.wait(left)
+            return list(self.sent)
+
+    # --- the HTTP side ---------------------------------------------------------------------
+
+    def _api(self, method: str, params: dict[str, Any]) -> Any:
+        self.calls.append(method)
+        if method == "getMe":
+            return BOT
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            # Hold the long poll briefly (not the full timeout) to keep tests fast.
+            deadline = time.monotonic() + min(float(params.get("timeout") or 0), 0.5)
+            with self._changed:
+                while True:
+                    pending = [u for u in self._updates if u["update_id"] >= offset]
+                    left = deadline - time.monotonic()
+                    if pending or left <= 0:
+                        return pending
+                    self._changed.wait(left)
+        if method == "sendMessage":
+            message = {
+                "chat_id": int(params["chat_id"]),
+                "text": params["text"],
+                "protect_content": params.get("protect_content") in (True, "true", "True"),
+            }
+            with self._changed:
+                self.sent.append(message)
+                self._changed.notify_all()
+            chat_type = "private" if message["chat_id"] > 0 else "group"
+            return {
+                "message_id": len(self.sent),
+                "date": int(time.time()),
+                "chat": {"id": message["chat_id"], "type": chat_type},
+                "text": message["text"],
+            }
+        return True  # deleteWebhook, setWebhook, close, …
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet: paths carry the token
+
+            def do_GET(self) -> None:
+                self.do_POST()
+
+            def do_POST(self) -> None:
+                prefix = f"/bot{fake.token}/"
+                if not self.path.startswith(prefix):
+                    self._reply(
+                        401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+                    )
+                    return
+                method = self.path[len(prefix) :].split("?", 1)[0]
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {}
+                    for key, value in parse_qsl(raw):
+                        try:
+                            params[key] = json.loads(value)
+                        except ValueError:
+                            params[key] = value
+                self._reply(200, {"ok": True, "result": fake._api(method, params)})
+
+            def _reply(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up on a long poll (it is shutting down)
+
+        return Handler
