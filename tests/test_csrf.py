@@ -23,7 +23,8 @@ def _form_post(client: Client, **headers: str):
 
 @pytest.mark.parametrize("secure", [False, True])
 def test_a_same_origin_post_with_a_null_origin_is_accepted(secure):
-    client = Client(enforce_csrf_checks=True, **({"wsgi.url_scheme": "https"} if secure else {}))
+    client = Client(enforce_csrf_checks=True)
+    client.defaults["wsgi.url_scheme"] = "https" if secure else "http"
 
     response = _form_post(client, origin="null", sec_fetch_site="same-origin")
 
