@@ -20,6 +20,7 @@ def test_it_serves_a_schema_listing_every_api_route(client):
         "/api/v1/secrets/{secret_id}/reveal",
         "/api/v1/receipts/{token}",
         "/api/v1/receipts/{token}/burn",
+        "/api/v1/codes/verify",
     }
 
 
