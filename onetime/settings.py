@@ -150,10 +150,10 @@ MIDDLEWARE = [
     "onetime.core.metrics.MetricsMiddleware",
     "onetime.core.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "onetime.core.middleware.RequestSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "onetime.core.middleware.LanguageSwitchMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "onetime.core.middleware.RequestSizeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "onetime.core.csrf.SameOriginCsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -242,6 +242,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "onetime.core.views.csrf_failure"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "onetime.core.logfilters.NoSecretsExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "onetime.core.logfilters.NoSecretsExceptionReporter"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_HTTPONLY = True
@@ -302,6 +303,8 @@ LOGGING = {
     "loggers": {
         # Never log SQL: parameters would include ciphertext and receipt hashes.
         "django.db.backends": {"level": "WARNING"},
+        # python-telegram-bot logs request parameters (codes among them) at DEBUG.
+        "telegram": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
         # httpx logs every request URL at INFO, and Bot API URLs carry the bot token.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

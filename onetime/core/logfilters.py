@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from django.http import HttpRequest
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 # /s/<uuid>, /api/v1/secrets/<uuid>, and bare UUIDs anywhere.
 _UUID = re.compile(
@@ -71,3 +71,20 @@ class NoSecretsExceptionReporterFilter(SafeExceptionReporterFilter):
 
     def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> Any:
         return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]
+
+    def get_safe_request_meta(self, request: HttpRequest) -> dict[str, Any]:
+        return {
+            name: redact(value) if isinstance(value, str) else value
+            for name, value in super().get_safe_request_meta(request).items()
+        }
+
+
+class NoSecretsExceptionReporter(ExceptionReporter):
+    """Error reports with capability ids and tokens in the URL and message cut short."""
+
+    def get_traceback_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().get_traceback_data()
+        for key in ("request_insecure_uri", "exception_value"):
+            if isinstance(data.get(key), str):
+                data[key] = redact(data[key])
+        return data

@@ -28,7 +28,9 @@ class SecurityHeadersMiddleware:
     """
     Set the headers every page needs: never cached, never indexed, never framed, a strict
     Content-Security-Policy. Referrer-Policy, nosniff and X-Frame-Options come from
-    Django's own middleware and settings.
+    Django's own middleware and settings; X-Frame-Options is also set here for answers that
+    an outer middleware returns early (RequestSizeMiddleware's 413), which never pass
+    through XFrameOptionsMiddleware.
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -41,6 +43,7 @@ class SecurityHeadersMiddleware:
         response["X-Robots-Tag"] = "noindex, nofollow"
         docs = request.path.startswith("/api/docs/")
         response.setdefault("Content-Security-Policy", CSP_API_DOCS if docs else CSP)
+        response.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
         return response
 
 

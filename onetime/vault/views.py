@@ -59,25 +59,27 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
     GET offers to reveal and changes nothing, so link-preview robots cannot burn a secret;
     the page's button POSTs back here to reveal it.
     """
+    form = RevealForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            plaintext = services.secret_reveal(
+                secret_id=secret_id,
+                passphrase=form.cleaned_data["passphrase"] or None,
+                client_ip=client_ip(request),
+            )
+        except (services.WrongPassphrase, services.PassphraseRequired) as exc:
+            form.add_error("passphrase", str(exc.detail))
+            status = 403
+        except ServiceError as exc:
+            return _service_error(request, exc)
+        else:
+            return render(request, "vault/revealed.html", {"plaintext": plaintext})
     try:
         meta = services.secret_get(secret_id=secret_id)
     except ServiceError as exc:
         return _service_error(request, exc)
-    form = RevealForm(request.POST if request.method == "POST" else None)
-    if request.method != "POST" or not form.is_valid():
-        return render(request, "vault/reveal.html", {"secret": meta, "form": form})
-    try:
-        plaintext = services.secret_reveal(
-            secret_id=secret_id,
-            passphrase=form.cleaned_data["passphrase"] or None,
-            client_ip=client_ip(request),
-        )
-    except (services.WrongPassphrase, services.PassphraseRequired) as exc:
-        form.add_error("passphrase", str(exc.detail))
-        return render(request, "vault/reveal.html", {"secret": meta, "form": form}, status=403)
-    except ServiceError as exc:
-        return _service_error(request, exc)
-    return render(request, "vault/revealed.html", {"plaintext": plaintext})
+    return render(request, "vault/reveal.html", {"secret": meta, "form": form}, status=status)
 
 
 def receipt(request: HttpRequest, token: str) -> HttpResponse:

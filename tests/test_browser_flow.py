@@ -1,0 +1,179 @@
+"""
+The whole flow of PRODUCT.md §2.1 in a real headless Chromium: the sender creates a secret
+and copies the link, the recipient opens it, reveals it once, and a reload finds it gone.
+Also with JavaScript disabled (§2.4: the pages work without it).
+
+Screenshots of each page go to .local/screenshots/ for a human to look at.
+"""
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / ".local" / "screenshots"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+SECRET = "  user: admin  \n\tpassword: correct horse battery staple\n\nпароль — ключ 🔑 \n  "
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@pytest.fixture
+def browser(monkeypatch, settings) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("ONETIME_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and ONETIME_REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is missing")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+    # the test's own database queries (the live server answers in threads of its own).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # One browser sends every request from 127.0.0.1; abuse limits are tested elsewhere.
+    settings.ONETIME_RATE_CREATE = None
+    settings.ONETIME_RATE_REVEAL = None
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def new_context(browser: Any, **options: Any) -> Any:
+    context = browser.new_context(**options)
+    # Fail in seconds, not Playwright's default 30, when an element never shows up.
+    context.set_default_timeout(10_000)
+    return context
+
+
+def screenshot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def create_secret(page: Any, base_url: str, plaintext: str, shot: str | None = None) -> str:
+    """Fill and submit the create form; return the link the page shows."""
+    page.goto(f"{base_url}/")
+    if shot:
+        screenshot(page, shot)
+    page.fill("textarea[name=secret]", plaintext)
+    page.select_option("select[name=ttl]", "3600")
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+    link = page.input_value("#share-url")
+    assert re.fullmatch(rf"{re.escape(base_url)}/s/{UUID}", link), link
+    return str(link)
+
+
+def reveal(page: Any, link: str) -> str:
+    """Open the link as the recipient, click reveal; return the textarea's value."""
+    offer = page.goto(link)
+    assert offer.status == 200
+    assert page.locator("textarea#secret").count() == 0
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+    return str(page.input_value("textarea#secret"))
+
+
+def test_it_shares_a_secret_end_to_end_in_a_browser(browser, live_server):
+    sender = new_context(
+        browser,
+        locale="ru-RU",
+        viewport=DESKTOP,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    page = sender.new_page()
+    link = create_secret(page, live_server.url, SECRET, shot="1-create-light")
+    copy = page.locator("button[data-copy=share-url]")
+    assert copy.is_visible(), "the copy button stays hidden although JavaScript runs"
+    screenshot(page, "2-created-light")
+
+    copy.click()
+
+    page.wait_for_function("document.querySelector('[data-copy=share-url]').textContent === '✓'")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    assert SECRET.strip() not in page.content()
+    receipt_link = page.input_value("#receipt-url")
+
+    recipient = new_context(browser, locale="ru-RU", viewport=PHONE, color_scheme="dark")
+    their_page = recipient.new_page()
+    their_page.goto(link)
+    assert their_page.locator("form button[type=submit]").is_visible()
+    assert "correct horse" not in their_page.content()
+    screenshot(their_page, "3-reveal-offer-dark-phone")
+
+    shown = reveal(their_page, link)
+
+    assert shown == SECRET
+    screenshot(their_page, "4-revealed-dark-phone")
+
+    their_page.on("dialog", lambda dialog: dialog.accept())
+    reloaded = their_page.reload()
+    assert reloaded is not None
+    # Chromium re-sends the form (the same CSRF token and all): that POST finds it gone.
+    assert reloaded.request.method == "POST"
+    assert reloaded.status == 410
+    assert "Секрет уничтожен" in their_page.inner_text("h1")
+    assert "correct horse" not in their_page.content()
+    screenshot(their_page, "5-destroyed-dark-phone")
+    reopened = their_page.goto(link)
+    assert reopened.status == 410
+    assert "Секрет уничтожен" in their_page.inner_text("h1")
+
+    page.goto(receipt_link)
+    assert page.locator(".state-revealed").is_visible()
+    screenshot(page, "6-receipt-light")
+    sender.close()
+    recipient.close()
+
+
+def test_it_works_with_javascript_disabled(browser, live_server):
+    sender = new_context(
+        browser, locale="ru-RU", viewport=DESKTOP, color_scheme="dark", java_script_enabled=False
+    )
+    page = sender.new_page()
+    link = create_secret(page, live_server.url, SECRET, shot="7-create-dark-nojs")
+
+    assert page.locator("button[data-copy]").count() == 2
+    assert all(not button.is_visible() for button in page.locator("button[data-copy]").all())
+    screenshot(page, "8-created-dark-nojs")
+
+    recipient = new_context(browser, locale="ru-RU", viewport=PHONE, java_script_enabled=False)
+    their_page = recipient.new_page()
+    shown = reveal(their_page, link)
+
+    assert shown == SECRET
+    assert not their_page.locator("button[data-copy]").is_visible()
+    screenshot(their_page, "9-revealed-light-phone-nojs")
+    assert their_page.goto(link).status == 410
+    sender.close()
+    recipient.close()
+
+
+def test_it_shows_english_pages_to_an_english_browser(browser, live_server):
+    context = new_context(browser, locale="en-US", viewport=PHONE)
+    page = context.new_page()
+    link = create_secret(page, live_server.url, "hunter2")
+
+    assert reveal(page, link) == "hunter2"
+    assert page.goto(link).status == 410
+    assert "The secret is destroyed" in page.inner_text("h1")
+    screenshot(page, "10-destroyed-light-phone-en")
+    context.close()
+
+
+def test_it_keeps_a_leading_newline_in_the_browser(browser, live_server):
+    context = new_context(browser, locale="ru-RU")
+    page = context.new_page()
+    plaintext = "\n  indented, after an empty first line\n"
+    link = create_secret(page, live_server.url, plaintext)
+
+    assert reveal(page, link) == plaintext
+    context.close()

@@ -1,0 +1,229 @@
+"""
+At most once (PRODUCT.md §2.2): however many requests race for one secret, exactly one
+gets the plaintext.
+
+Every request runs in its own thread, so on its own database connection (Django keeps one
+per thread), and a barrier releases them all at once after each has connected. The races go
+through the whole HTTP stack (middleware, views, services), the way clients meet them.
+"""
+
+import json
+import queue
+import secrets
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils.html import escape
+
+from onetime.vault.models import Secret
+from tests.conftest import make_secret, post_json
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
+
+RACERS = 32
+API_TRIALS = 50
+WEB_TRIALS = 10
+PASSPHRASE_TRIALS = 5
+BURN_TRIALS = 50
+BURN_RACERS = 8
+
+Request = Callable[[Client], Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int | None
+    content: bytes
+    # The type of an exception that escaped the request, if one did.
+    error: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    # One client IP sends every request here; abuse limits are tested elsewhere.
+    settings.ONETIME_RATE_CREATE = None
+    settings.ONETIME_RATE_REVEAL = None
+
+
+class Racers:
+    """
+    Long-lived threads, each with its own database connection, that run one request each
+    per race, all released together by a barrier once every one of them is connected.
+
+    The threads (and so the connections) live for the whole test, so that fifty races do not
+    spend their time opening 1,600 connections.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._jobs: list[queue.SimpleQueue[tuple[threading.Barrier, Request] | None]] = [
+            queue.SimpleQueue() for _ in range(size)
+        ]
+        self._answers: list[queue.SimpleQueue[Answer]] = [queue.SimpleQueue() for _ in range(size)]
+        self._threads = [
+            threading.Thread(target=self._work, args=(i,), name=f"racer-{i}", daemon=True)
+            for i in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self, index: int) -> None:
+        try:
+            while (job := self._jobs[index].get()) is not None:
+                barrier, request = job
+                self._answers[index].put(self._run(barrier, request))
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _run(barrier: threading.Barrier, request: Request) -> Answer:
+        try:
+            # Connect before the barrier so that the requests collide in the database,
+            # not one connection set-up apart.
+            connection.ensure_connection()
+            barrier.wait(timeout=30)
+            response = request(Client())
+        except BaseException as exc:
+            barrier.abort()
+            return Answer(None, b"", type(exc).__name__)
+        return Answer(response.status_code, response.content)
+
+    def race(self, requests: list[Request]) -> list[Answer]:
+        """Run the requests concurrently, one per thread; return the answers in order."""
+        assert len(requests) <= len(self._threads)
+        barrier = threading.Barrier(len(requests))
+        for jobs, request in zip(self._jobs, requests, strict=False):
+            jobs.put((barrier, request))
+        return [answers.get(timeout=60) for answers in self._answers[: len(requests)]]
+
+    def close(self) -> None:
+        for jobs in self._jobs:
+            jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        assert not any(thread.is_alive() for thread in self._threads), "a racer hung"
+
+
+@pytest.fixture
+def racers():
+    pool = Racers(RACERS)
+    yield pool
+    pool.close()
+
+
+def api_reveal(secret_id: object, body: Any = None) -> Request:
+    return lambda client: post_json(client, f"/api/v1/secrets/{secret_id}/reveal", body)
+
+
+def web_reveal(secret_id: object) -> Request:
+    return lambda client: client.post(f"/s/{secret_id}", {"passphrase": ""})
+
+
+def api_burn(token: str) -> Request:
+    return lambda client: post_json(client, f"/api/v1/receipts/{token}/burn")
+
+
+def unique_plaintext(trial: int) -> str:
+    return f"trial {trial}\n  {secrets.token_urlsafe(12)} ✓\n"
+
+
+def assert_no_failures(answers: list[Answer]) -> None:
+    errors = Counter(answer.error for answer in answers if answer.error)
+    server_errors = Counter(a.status for a in answers if a.status is not None and a.status >= 500)
+    assert not errors, f"exceptions escaped: {dict(errors)}"
+    assert not server_errors, f"server errors: {dict(server_errors)}"
+
+
+def test_it_gives_the_plaintext_to_exactly_one_of_32_concurrent_api_reveals(racers):
+    for trial in range(API_TRIALS):
+        plaintext = unique_plaintext(trial)
+        secret_id = make_secret(plaintext).secret.id
+
+        answers = racers.race([api_reveal(secret_id)] * RACERS)
+
+        assert_no_failures(answers)
+        statuses = Counter(answer.status for answer in answers)
+        assert statuses == {200: 1, 410: RACERS - 1}, f"trial {trial}: {dict(statuses)}"
+        (winner,) = (answer for answer in answers if answer.status == 200)
+        assert winner.json() == {"secret": plaintext}
+        assert {a.json()["status"] for a in answers if a.status == 410} == {"destroyed"}
+        row = Secret.objects.get(pk=secret_id)
+        assert (row.state, row.ciphertext) == (Secret.State.REVEALED, None)
+
+
+def test_it_shows_the_plaintext_to_exactly_one_of_32_concurrent_web_reveals(racers):
+    for trial in range(WEB_TRIALS):
+        plaintext = unique_plaintext(trial)
+        secret_id = make_secret(plaintext).secret.id
+
+        answers = racers.race([web_reveal(secret_id)] * RACERS)
+
+        assert_no_failures(answers)
+        statuses = Counter(answer.status for answer in answers)
+        assert statuses == {200: 1, 410: RACERS - 1}, f"trial {trial}: {dict(statuses)}"
+        showing = [a for a in answers if escape(plaintext).encode() in a.content]
+        assert [a.status for a in showing] == [200]
+        row = Secret.objects.get(pk=secret_id)
+        assert (row.state, row.ciphertext) == (Secret.State.REVEALED, None)
+
+
+def test_it_counts_concurrent_wrong_passphrases_exactly_and_destroys_at_the_limit(racers, settings):
+    settings.ONETIME_PASSPHRASE_ATTEMPTS = 5
+    for trial in range(PASSPHRASE_TRIALS):
+        secret_id = make_secret(unique_plaintext(trial), passphrase="open sesame").secret.id
+
+        answers = racers.race(
+            [api_reveal(secret_id, {"passphrase": f"guess {i}"}) for i in range(32)]
+        )
+
+        assert_no_failures(answers)
+        statuses = Counter(answer.status for answer in answers)
+        assert statuses == {403: 4, 410: 28}, f"trial {trial}: {dict(statuses)}"
+        refused = [a.json() for a in answers if a.status == 403]
+        assert {body["status"] for body in refused} == {"wrong_passphrase"}
+        # Each attempt was counted once, under the lock: 4, 3, 2, 1 left, then destroyed.
+        assert sorted(body["attempts_left"] for body in refused) == [1, 2, 3, 4]
+        assert {a.json()["status"] for a in answers if a.status == 410} == {"destroyed"}
+        row = Secret.objects.get(pk=secret_id)
+        assert row.failed_attempts == 5
+        assert (row.state, row.ciphertext) == (Secret.State.LOCKED, None)
+
+
+def test_it_lets_either_the_burn_or_one_reveal_win_never_both(racers):
+    outcomes: Counter[str] = Counter()
+    for trial in range(BURN_TRIALS):
+        plaintext = unique_plaintext(trial)
+        created = make_secret(plaintext)
+        secret_id = created.secret.id
+
+        burn, *reveals = racers.race(
+            [api_burn(created.receipt_token)] + [api_reveal(secret_id)] * (BURN_RACERS - 1)
+        )
+
+        assert_no_failures([burn, *reveals])
+        assert burn.status == 200
+        statuses = Counter(answer.status for answer in reveals)
+        row = Secret.objects.get(pk=secret_id)
+        assert row.ciphertext is None
+        if burn.json()["state"] == "revealed":
+            # A reveal got there first: the burn found it read and changed nothing.
+            assert statuses == {200: 1, 410: BURN_RACERS - 2}, f"trial {trial}: {dict(statuses)}"
+            (winner,) = (answer for answer in reveals if answer.status == 200)
+            assert winner.json() == {"secret": plaintext}
+            assert row.state == Secret.State.REVEALED
+            outcomes["reveal"] += 1
+        else:
+            assert burn.json()["state"] == "burned", f"trial {trial}: {burn.json()['state']}"
+            assert statuses == {410: BURN_RACERS - 1}, f"trial {trial}: {dict(statuses)}"
+            assert row.state == Secret.State.BURNED
+            outcomes["burn"] += 1
+        assert {a.json()["status"] for a in reveals if a.status == 410} == {"destroyed"}
+    assert sum(outcomes.values()) == BURN_TRIALS
