@@ -287,7 +287,10 @@ if LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "onetime.core.logfilters.RedactCapabilitiesFilter"}},
+    "filters": {
+        "redact": {"()": "onetime.core.logfilters.RedactCapabilitiesFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "onetime.core.logfilters.JsonFormatter"},
@@ -297,10 +300,18 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
             "filters": ["redact"],
-        }
+        },
+        # Django's error mail to ADMINS, with the subject ("… at /s/<id>") redacted too.
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Replaces Django's default handlers for "django" (its unredacted mail_admins).
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         # Never log SQL: parameters would include ciphertext and receipt hashes.
         "django.db.backends": {"level": "WARNING"},
         # python-telegram-bot logs request parameters (codes among them) at DEBUG.

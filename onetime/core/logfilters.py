@@ -79,6 +79,20 @@ class NoSecretsExceptionReporterFilter(SafeExceptionReporterFilter):
         }
 
 
+class _RedactedPathRequest:
+    """The request as report templates see it: ``path_info`` cut short, the rest as is."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self._request = request
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+    @property
+    def path_info(self) -> str:
+        return redact(self._request.path_info)
+
+
 class NoSecretsExceptionReporter(ExceptionReporter):
     """Error reports with capability ids and tokens in the URL and message cut short."""
 
@@ -87,4 +101,6 @@ class NoSecretsExceptionReporter(ExceptionReporter):
         for key in ("request_insecure_uri", "exception_value"):
             if isinstance(data.get(key), str):
                 data[key] = redact(data[key])
+        if data.get("request") is not None:
+            data["request"] = _RedactedPathRequest(data["request"])
         return data

@@ -60,6 +60,10 @@ def _client_key(policy: str, ip: str) -> str:
     except ValueError:
         group = ip
     else:
+        # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; all of those lie in
+        # one /64, so key them by their IPv4 address instead.
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
         prefix = 64 if address.version == 6 else 32
         group = str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
     digest = hashlib.sha256(f"{settings.SECRET_KEY}\x00{group}".encode()).hexdigest()[:32]

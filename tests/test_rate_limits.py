@@ -1,0 +1,250 @@
+"""
+Abuse limits per client IP (PRODUCT.md §2.5: 429 with Retry-After), counted in the
+database table rate_limit_hits so that every worker process shares them.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client, RequestFactory
+
+from onetime.core.models import RateLimitHit
+from onetime.core.ratelimit import client_ip
+from onetime.vault.models import Secret
+from tests.conftest import make_secret, post_json
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+# 10 seconds into a one-minute window (a multiple of 60 seconds since the epoch).
+T0 = datetime(2030, 5, 17, 12, 0, 10, tzinfo=UTC)
+IP = "198.51.100.7"
+OTHER_IP = "198.51.100.8"
+
+
+@pytest.fixture
+def limits(settings):
+    """No limits unless the test sets one, whatever the environment says."""
+    settings.ONETIME_RATE_CREATE = None
+    settings.ONETIME_RATE_REVEAL = None
+    return settings
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def create(ip: str = IP, client: Client | None = None, **headers: str):
+    client = client or Client(REMOTE_ADDR=ip)
+    return post_json(client, "/api/v1/secrets", {"secret": "hunter2"}, **headers)
+
+
+def reveal(secret_id, ip: str = IP):
+    return post_json(Client(REMOTE_ADDR=ip), f"/api/v1/secrets/{secret_id}/reveal")
+
+
+def assert_rate_limited(response, retry_after: int | None = None) -> None:
+    assert response.status_code == 429
+    assert response.json()["status"] == "rate_limited"
+    assert response.json()["detail"]
+    value = int(response["Retry-After"])
+    assert response["Retry-After"] == str(value)
+    assert value >= 1
+    if retry_after is not None:
+        assert value == retry_after
+
+
+def test_the_fourth_create_from_one_ip_is_refused(limits, frozen):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+
+    allowed = [create() for _ in range(3)]
+    refused = create()
+
+    assert [r.status_code for r in allowed] == [201, 201, 201]
+    # The window ends 50 seconds after T0.
+    assert_rate_limited(refused, retry_after=50)
+    assert Secret.objects.count() == 3
+    assert create(OTHER_IP).status_code == 201
+
+
+def test_the_limit_lifts_when_the_window_ends(limits, frozen):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+    for _ in range(3):
+        create()
+
+    frozen.move_to(T0 + timedelta(seconds=49))
+    assert_rate_limited(create(), retry_after=1)
+    frozen.move_to(T0 + timedelta(seconds=50))
+
+    assert create().status_code == 201
+
+
+def test_the_fourth_reveal_from_one_ip_is_refused_without_consuming(limits):
+    secrets = [make_secret(f"secret {n}").secret.id for n in range(5)]
+    limits.ONETIME_RATE_REVEAL = (3, 60)
+
+    allowed = [reveal(secret_id) for secret_id in secrets[:3]]
+    refused = reveal(secrets[3])
+
+    assert [r.status_code for r in allowed] == [200, 200, 200]
+    assert_rate_limited(refused)
+    assert Secret.objects.get(pk=secrets[3]).state == Secret.State.ACTIVE
+    assert reveal(secrets[3], OTHER_IP).json() == {"secret": "secret 3"}
+
+
+def test_reveals_of_unknown_ids_count_too(limits):
+    """Otherwise a guesser could probe ids without limit."""
+    limits.ONETIME_RATE_REVEAL = (3, 60)
+    real = make_secret().secret.id
+
+    for _ in range(3):
+        assert reveal("6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1").status_code == 404
+
+    assert_rate_limited(reveal(real))
+
+
+def test_the_web_form_is_limited_too(limits):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+    browser = Client(REMOTE_ADDR=IP)
+
+    allowed = [browser.post("/", {"secret": "hunter2", "ttl": "300"}) for _ in range(3)]
+    refused = browser.post("/", {"secret": "hunter2", "ttl": "300"})
+
+    assert [r.status_code for r in allowed] == [200, 200, 200]
+    assert refused.status_code == 429
+    assert "text/html" in refused["Content-Type"]
+    assert int(refused["Retry-After"]) >= 1
+    assert Secret.objects.count() == 3
+
+
+def test_the_web_reveal_is_limited_too(limits):
+    secret_id = make_secret().secret.id
+    limits.ONETIME_RATE_REVEAL = (1, 60)
+    browser = Client(REMOTE_ADDR=IP)
+    assert reveal("6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1").status_code == 404
+
+    refused = browser.post(f"/s/{secret_id}")
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    assert Secret.objects.get(pk=secret_id).state == Secret.State.ACTIVE
+
+
+def test_the_limits_are_separate_per_policy(limits):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+    limits.ONETIME_RATE_REVEAL = (3, 60)
+    ids = [create().json()["id"] for _ in range(3)]
+
+    assert [reveal(secret_id).status_code for secret_id in ids] == [200, 200, 200]
+
+
+# --- Which client a request comes from ----------------------------------------------------------
+
+
+def test_behind_one_proxy_it_keys_on_the_last_forwarded_address(limits):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+    limits.ONETIME_PROXY_COUNT = 1
+    proxy = "10.0.0.1"
+
+    # The client may write anything into the header; the proxy appends what it saw.
+    for spoofed in ["1.1.1.1", "2.2.2.2", "3.3.3.3"]:
+        assert create(proxy, x_forwarded_for=f"{spoofed}, {IP}").status_code == 201
+    refused = create(proxy, x_forwarded_for=f"4.4.4.4, {IP}")
+    another_client = create(proxy, x_forwarded_for=f"{IP}, {OTHER_IP}")
+
+    assert_rate_limited(refused)
+    assert another_client.status_code == 201
+
+
+def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(limits):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+    assert limits.ONETIME_PROXY_COUNT == 0
+
+    for n in range(3):
+        assert create(IP, x_forwarded_for=f"203.0.113.{n}").status_code == 201
+
+    assert_rate_limited(create(IP, x_forwarded_for="203.0.113.99"))
+
+
+def test_ipv6_addresses_in_one_64_share_a_bucket(limits):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+    same_64 = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"]
+
+    for ip in same_64:
+        assert create(ip).status_code == 201
+
+    assert_rate_limited(create("2001:db8:1:2:abcd::9"))
+    assert create("2001:db8:1:3::1").status_code == 201
+
+
+def test_ipv4_addresses_do_not_share_a_bucket(limits):
+    limits.ONETIME_RATE_CREATE = (1, 60)
+
+    assert create("198.51.100.1").status_code == 201
+    assert create("198.51.100.2").status_code == 201
+    assert_rate_limited(create("198.51.100.1"))
+
+
+def test_ipv4_mapped_ipv6_addresses_count_as_their_ipv4_address(limits):
+    """A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; they are not one /64."""
+    limits.ONETIME_RATE_CREATE = (1, 60)
+
+    assert create("::ffff:198.51.100.1").status_code == 201
+    assert create("::ffff:198.51.100.2").status_code == 201
+    assert_rate_limited(create("198.51.100.1"))
+
+
+@pytest.mark.parametrize(
+    ("proxies", "remote", "forwarded", "expected"),
+    [
+        (0, "192.0.2.1", "203.0.113.5", "192.0.2.1"),
+        (1, "10.0.0.1", "203.0.113.5", "203.0.113.5"),
+        (1, "10.0.0.1", "198.51.100.1, 203.0.113.5", "203.0.113.5"),
+        (1, "10.0.0.1", " 198.51.100.1 ,203.0.113.5 ", "203.0.113.5"),
+        (2, "10.0.0.1", "198.51.100.1, 203.0.113.5, 10.0.0.2", "203.0.113.5"),
+        (1, "10.0.0.1", "2001:db8::1", "2001:db8::1"),
+        # Too few entries, or garbage: fall back to the address that connected.
+        (2, "10.0.0.1", "203.0.113.5", "10.0.0.1"),
+        (1, "10.0.0.1", "", "10.0.0.1"),
+        (1, "10.0.0.1", "203.0.113.5, not-an-ip", "10.0.0.1"),
+    ],
+)
+def test_client_ip(settings, proxies, remote, forwarded, expected):
+    settings.ONETIME_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_ip(request) == expected
+
+
+# --- Where the counters live --------------------------------------------------------------------
+
+
+def test_the_counters_live_in_the_database(limits, frozen):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+    for _ in range(4):
+        create()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key, bucket, hits FROM rate_limit_hits")
+        ((key, bucket, hits),) = cursor.fetchall()
+
+    assert hits == 4
+    assert bucket == int(T0.timestamp()) // 60
+    assert IP not in key  # the address is stored only as a keyed hash
+    assert RateLimitHit.objects.get().expires_at == T0 + timedelta(seconds=50)
+
+    # Another worker sees the same table: emptying it lifts the limit for everyone.
+    RateLimitHit.objects.all().delete()
+    assert create().status_code == 201
+
+
+def test_counts_from_another_process_apply_here(limits):
+    limits.ONETIME_RATE_CREATE = (3, 60)
+    # Three hits that another worker recorded in the shared table.
+    create(OTHER_IP)
+    RateLimitHit.objects.update(hits=3)
+
+    assert_rate_limited(create(OTHER_IP))
