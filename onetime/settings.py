@@ -117,7 +117,9 @@ ONETIME_PROXY_COUNT = env_int("ONETIME_PROXY_COUNT", 0, min_value=0)
 
 # --- Telegram bot and codes --------------------------------------------------------------
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN").strip()
-TELEGRAM_API_BASE_URL = env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org").rstrip("/")
+TELEGRAM_API_BASE_URL = (
+    env_str("TELEGRAM_API_BASE_URL").strip() or "https://api.telegram.org"
+).rstrip("/")
 if urlsplit(TELEGRAM_API_BASE_URL).scheme not in {"http", "https"}:
     raise ImproperlyConfigured(
         f"TELEGRAM_API_BASE_URL must be an http(s) URL, got {TELEGRAM_API_BASE_URL!r}"
@@ -278,10 +280,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = (env_str("LOG_LEVEL").strip() or "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {LOG_LEVEL}")
-LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+LOG_FORMAT = (env_str("LOG_FORMAT").strip() or "plain").lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
@@ -312,6 +314,8 @@ LOGGING = {
     "loggers": {
         # Replaces Django's default handlers for "django" (its unredacted mail_admins).
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # runserver's access log: through the redacting handler, not Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Never log SQL: parameters would include ciphertext and receipt hashes.
         "django.db.backends": {"level": "WARNING"},
         # python-telegram-bot logs request parameters (codes among them) at DEBUG.

@@ -26,6 +26,8 @@ class FakeTelegram:
         self.token = token
         self.sent: list[dict[str, Any]] = []
         self.calls: list[str] = []
+        # Every call with its parameters, in order: (method, params).
+        self.requests: list[tuple[str, dict[str, Any]]] = []
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
         self._changed = threading.Condition()
@@ -98,8 +100,25 @@ class FakeTelegram:
 
     # --- the HTTP side ---------------------------------------------------------------------
 
+    def params_of(self, method: str) -> list[dict[str, Any]]:
+        """Return the parameters of every call of ``method``, oldest first."""
+        return [params for name, params in self.requests if name == method]
+
+    def wait_for_call(self, method: str, timeout: float = 20.0) -> None:
+        """Wait until the bot has called ``method`` (e.g. getUpdates: it is polling)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while method not in self.calls:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {method} call within {timeout} s: {self.calls!r}")
+                self._changed.wait(left)
+
     def _api(self, method: str, params: dict[str, Any]) -> Any:
-        self.calls.append(method)
+        with self._changed:
+            self.calls.append(method)
+            self.requests.append((method, params))
+            self._changed.notify_all()
         if method == "getMe":
             return BOT
         if method == "getUpdates":

@@ -1,6 +1,5 @@
 """POST /api/v1/codes/verify: server-to-server check of a code from the Telegram bot."""
 
-import hmac
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from onetime.codes import services
+from onetime.core.auth import bearer_matches
 from onetime.core.errors import ServiceError
 
 
@@ -68,8 +68,7 @@ class CodeVerifyApi(APIView):
         expected = settings.CODES_VERIFY_TOKEN
         if not expected:
             raise Http404
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+        if not bearer_matches(request, expected):
             raise NotAuthenticated
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)

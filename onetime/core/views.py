@@ -1,6 +1,5 @@
 """Error pages (HTML for the site, JSON under /api/) and health checks."""
 
-import hmac
 import logging
 
 from django.conf import settings
@@ -10,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from onetime.core import metrics
+from onetime.core.auth import bearer_matches
 from onetime.core.errors import ServiceError, is_api_request, json_error
 
 logger = logging.getLogger(__name__)
@@ -89,11 +89,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus text format; behind ``Authorization: Bearer METRICS_TOKEN`` when it is set."""
     token = settings.METRICS_TOKEN
-    if token:
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return HttpResponse(
-                "unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"}
-            )
+    if token and not bearer_matches(request, token):
+        return HttpResponse("unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"})
     body, content_type = metrics.exposition()
     return HttpResponse(body, content_type=content_type)

@@ -1,0 +1,169 @@
+"""
+Helpers for tests that run the service as real processes (runbot, gunicorn, manage.py):
+environment, ports, start, stop, wait.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tests.fake_telegram import FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Shaped like a real token (<bot id>:<35 characters>), so that the redaction pattern for
+# real tokens is what keeps it out of logs.
+BOT_TOKEN = "123456789:AAF3kq0_test-token-not-real-9xY4bZ7"
+assert len(BOT_TOKEN.split(":")[1]) == 35
+
+
+def database_url(settings_dict: Mapping[str, Any]) -> str:
+    """Return a postgres:// URL for a Django database settings dict."""
+    user = quote(str(settings_dict.get("USER") or "postgres"), safe="")
+    password = settings_dict.get("PASSWORD")
+    auth = f"{user}:{quote(str(password), safe='')}" if password else user
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{quote(str(settings_dict['NAME']), safe='')}"
+
+
+def service_env(**overrides: str | None) -> dict[str, str]:
+    """Return this test run's environment (DEBUG, keys, …) with ``overrides`` (None: unset)."""
+    env = dict(os.environ)
+    # A multiprocess directory of the test run would mix test processes with service ones.
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "manage.py"), *args]
+
+
+def start(command: list[str], env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` in the repository with stdout and stderr going to ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
+    """SIGTERM ``process`` and return its exit code (killing it if it does not stop)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait()
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def http_get(url: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
+    """GET ``url`` with urllib; 4xx and 5xx answers are returned, not raised."""
+    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return HttpAnswer(response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return HttpAnswer(exc.code, dict(exc.headers), exc.read())
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """Wait until ``url`` answers 200, failing early if ``process`` exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}")
+        try:
+            if http_get(url).status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer 200 within {timeout} s")
+        time.sleep(0.1)
+
+
+@dataclass
+class RunningBot:
+    """A `manage.py runbot` process and the fake Bot API server it polls."""
+
+    fake: FakeTelegram
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def ask(self, text: str, **sender: Any) -> dict[str, Any]:
+        """Send ``text`` to the bot as a user would; return the one message it answers."""
+        before = len(self.fake.sent)
+        self.fake.push_message(text, **sender)
+        try:
+            sent = self.fake.wait_for_sent(before + 1, timeout=20)
+        except AssertionError:
+            alive = self.process.poll() is None
+            raise AssertionError(f"no answer to {text!r}; bot alive: {alive}") from None
+        assert len(sent) == before + 1, f"expected one answer, got {sent[before:]!r}"
+        return sent[before]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_bot(fake: FakeTelegram, log: Path, **env: str) -> RunningBot:
+    """Start `manage.py runbot` against ``fake`` and wait until it polls."""
+    process = start(
+        manage("runbot"),
+        service_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_BASE_URL=fake.url, **env),
+        log,
+    )
+    try:
+        wait_for_polling(fake, process)
+    except BaseException:
+        stop(process)
+        raise
+    return RunningBot(fake, process, log)
+
+
+def wait_for_polling(
+    fake: FakeTelegram, process: subprocess.Popen[bytes], timeout: float = 60
+) -> None:
+    """Wait until a started bot long-polls ``fake`` (start-up is slow on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"the bot exited with {process.returncode}")
+        try:
+            fake.wait_for_call("getUpdates", timeout=0.5)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise

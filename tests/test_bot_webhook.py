@@ -1,0 +1,233 @@
+"""
+Webhook mode: Telegram POSTs updates to /telegram/webhook/ with the secret header, and the
+reply comes back as a sendMessage call in the response body. set_telegram_webhook
+registers the URL and the secret with (a fake of) the Bot API.
+"""
+
+import io
+import json
+import re
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from onetime.bot import texts
+from onetime.codes.models import UserCode
+from tests.fake_telegram import FakeTelegram
+from tests.processes import BOT_TOKEN
+
+SECRET = "webhook-secret_0123456789abcdef"
+CODE_MESSAGE = re.compile(r"^🔑 Ваш код: ([1-9]\d{6})\n⏰ Действителен до: \d\d:\d\d \(МСК\)$")
+URL = "/telegram/webhook/"
+
+
+@pytest.fixture
+def webhook_secret(settings):
+    settings.TELEGRAM_WEBHOOK_SECRET = SECRET
+    return SECRET
+
+
+def make_update(
+    text: str | None = "/code", *, user_id: int = 6001, **message: Any
+) -> dict[str, Any]:
+    sender = {"id": user_id, "is_bot": False, "first_name": "Bob", "username": "bob"}
+    body: dict[str, Any] = {
+        "message_id": 10,
+        "date": 1_700_000_000,
+        "chat": {"id": user_id, "type": "private", "first_name": "Bob"},
+        "from": sender,
+        **message,
+    }
+    if text is not None:
+        body["text"] = text
+    return {"update_id": 900_001, "message": body}
+
+
+def post_update(client, update: Any, secret: str | None = SECRET, **kwargs: Any):
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    data = update if isinstance(update, str | bytes) else json.dumps(update)
+    return client.post(URL, data=data, content_type="application/json", headers=headers, **kwargs)
+
+
+@pytest.mark.django_db
+def test_it_is_not_there_without_a_configured_secret(client, settings):
+    settings.TELEGRAM_WEBHOOK_SECRET = ""
+
+    response = post_update(client, make_update(), secret="")
+
+    assert response.status_code == 404
+    assert UserCode.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "given",
+    [None, "", "wrong", SECRET[:-1], SECRET + "x", SECRET.upper(), f" {SECRET}"],
+)
+def test_a_missing_or_wrong_secret_is_refused_and_creates_nothing(client, webhook_secret, given):
+    response = post_update(client, make_update("/code"), secret=given)
+
+    assert response.status_code == 403
+    assert UserCode.objects.count() == 0
+    assert b"\xf0\x9f\x94\x91" not in response.content  # no 🔑: no code message
+
+
+@pytest.mark.django_db
+def test_the_right_secret_gets_the_code_as_a_send_message_call(client, webhook_secret):
+    response = post_update(client, make_update("/code", user_id=6002))
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"method", "chat_id", "text", "protect_content"}
+    assert body["method"] == "sendMessage"
+    assert body["chat_id"] == 6002
+    assert body["protect_content"] is True
+    match = CODE_MESSAGE.fullmatch(body["text"])
+    assert match, body["text"]
+    assert UserCode.objects.get(telegram_user_id=6002).code == match[1]
+
+
+@pytest.mark.django_db
+def test_repeating_code_returns_the_same_code(client, webhook_secret):
+    first = post_update(client, make_update("/code", user_id=6003)).json()
+    second = post_update(client, make_update("/code", user_id=6003)).json()
+
+    assert first["text"] == second["text"]
+    assert UserCode.objects.filter(telegram_user_id=6003).count() == 1
+
+
+@pytest.mark.django_db
+def test_code_in_a_group_is_not_shown_there(client, webhook_secret):
+    update = make_update("/code", user_id=6004, chat={"id": -100600, "type": "group", "title": "G"})
+
+    body = post_update(client, update).json()
+
+    assert body["chat_id"] == -100600
+    assert body["text"] == texts.GROUP_CHAT
+    assert not re.search(r"\d{7}", body["text"])
+    assert UserCode.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_start_gets_the_help(client, webhook_secret, settings):
+    body = post_update(client, make_update("/start")).json()
+
+    assert body["method"] == "sendMessage"
+    assert body["text"] == texts.HELP.format(minutes=settings.TELEGRAM_CODE_EXPIRATION_MINUTES)
+    assert body["protect_content"] is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "update",
+    [
+        pytest.param(
+            {"update_id": 1, "edited_message": make_update("/code")["message"]}, id="edited"
+        ),
+        pytest.param(
+            {
+                "update_id": 2,
+                "channel_post": {
+                    "message_id": 1,
+                    "date": 1_700_000_000,
+                    "chat": {"id": -100700, "type": "channel", "title": "C"},
+                    "text": "/code",
+                },
+            },
+            id="channel-post",
+        ),
+        pytest.param(
+            make_update(None, sticker={"file_id": "x", "file_unique_id": "y", "type": "regular"}),
+            id="sticker",
+        ),
+        pytest.param(
+            make_update("/code", user_id=6005, **{"from": {"id": 6005, "is_bot": True}}),
+            id="from-a-bot",
+        ),
+        pytest.param(
+            make_update("hello", chat={"id": -100601, "type": "supergroup", "title": "G"}),
+            id="chatter-in-a-group",
+        ),
+        pytest.param({"update_id": 3}, id="empty"),
+    ],
+)
+def test_updates_it_ignores_get_an_empty_200(client, webhook_secret, update):
+    response = post_update(client, update)
+
+    assert response.status_code == 200
+    assert response.content == b""
+    assert UserCode.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("data", ["{not json", b"\xff\xfe", "[1, 2]", '"/code"'])
+def test_a_body_that_is_not_an_update_object_is_a_400(client, webhook_secret, data):
+    response = post_update(client, data)
+
+    assert response.status_code == 400
+    assert UserCode.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_only_post_is_accepted(client, webhook_secret):
+    response = client.get(URL, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+
+    assert response.status_code == 405
+
+
+# --- set_telegram_webhook ------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_telegram(settings):
+    with FakeTelegram(BOT_TOKEN) as fake:
+        settings.TELEGRAM_BOT_TOKEN = BOT_TOKEN
+        settings.TELEGRAM_API_BASE_URL = fake.url
+        settings.ONETIME_BASE_URL = "https://onetime.example.com"
+        yield fake
+
+
+def test_set_telegram_webhook_registers_the_url_with_the_secret(fake_telegram, webhook_secret):
+    out = io.StringIO()
+    call_command("set_telegram_webhook", stdout=out)
+
+    [params] = fake_telegram.params_of("setWebhook")
+    assert "https://onetime.example.com/telegram/webhook/" in out.getvalue()
+    assert params["url"] == "https://onetime.example.com/telegram/webhook/"
+    assert params["secret_token"] == SECRET
+    assert params["allowed_updates"] == ["message"]
+
+
+def test_set_telegram_webhook_takes_an_explicit_url(fake_telegram, webhook_secret):
+    call_command("set_telegram_webhook", url="https://hooks.example.org/tg/", stdout=io.StringIO())
+
+    [params] = fake_telegram.params_of("setWebhook")
+    assert params["url"] == "https://hooks.example.org/tg/"
+    assert params["secret_token"] == SECRET
+
+
+def test_set_telegram_webhook_refuses_without_a_secret(fake_telegram, settings):
+    settings.TELEGRAM_WEBHOOK_SECRET = ""
+
+    with pytest.raises(CommandError, match="TELEGRAM_WEBHOOK_SECRET"):
+        call_command("set_telegram_webhook", stdout=io.StringIO())
+
+    assert fake_telegram.params_of("setWebhook") == []
+
+
+def test_set_telegram_webhook_refuses_a_plain_http_url(fake_telegram, webhook_secret):
+    with pytest.raises(CommandError, match="https"):
+        call_command(
+            "set_telegram_webhook", url="http://onetime.example.com/x", stdout=io.StringIO()
+        )
+
+    assert fake_telegram.params_of("setWebhook") == []
+
+
+def test_set_telegram_webhook_delete_removes_it(fake_telegram, webhook_secret):
+    call_command("set_telegram_webhook", delete=True, stdout=io.StringIO())
+
+    assert len(fake_telegram.params_of("deleteWebhook")) == 1
+    assert fake_telegram.params_of("setWebhook") == []

@@ -1,0 +1,143 @@
+"""
+Logs: one JSON object per line with LOG_FORMAT=json, a bad LOG_FORMAT stops start-up, and a
+bot token never reaches the output, neither in a message nor in an exception's traceback.
+"""
+
+import io
+import json
+import logging
+import subprocess
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from onetime.codes import services as codes
+from onetime.codes.models import UserCode
+from onetime.core.logfilters import redact
+from tests.processes import BOT_TOKEN, database_url, manage, service_env
+
+TOKEN = "123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+BOT_URL = f"https://api.telegram.org/bot{TOKEN}/getUpdates"
+# Real tokens also hold "-" and "_".
+TOKENS = [TOKEN, BOT_TOKEN, "7012345678:AAE-_x9QZ0pL3mN8vB2cK7rT5yU1wH4jG6f"]
+
+
+def run_manage(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        manage(*args),
+        env=service_env(DATABASE_URL=database_url(connection.settings_dict), **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_log_format_json_every_log_line_is_a_json_object():
+    codes.code_issue(telegram_user_id=9201, username=None, first_name="L")
+    UserCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    result = run_manage("cleanup", LOG_FORMAT="json", LOG_LEVEL="INFO")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines, "cleanup logs its counts"
+    entries = [json.loads(line) for line in lines]
+    for entry in entries:
+        assert isinstance(entry, dict)
+        assert {"time", "level", "logger", "message"} <= set(entry)
+        datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S%z")
+    [counts] = [e for e in entries if e["logger"] == "onetime.core.cleanup"]
+    assert counts["level"] == "INFO"
+    assert "1 expired codes deleted" in counts["message"]
+
+
+@pytest.mark.django_db
+def test_with_the_default_format_log_lines_are_plain_text():
+    result = run_manage("cleanup", "--dry-run", LOG_FORMAT=None, LOG_LEVEL="INFO")
+
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "cleanup (dry run)" in line]
+    assert " INFO onetime.core.cleanup: cleanup (dry run): " in line
+    assert not line.startswith("{")
+
+
+@pytest.mark.parametrize(("name", "value"), [("LOG_FORMAT", "bogus"), ("LOG_LEVEL", "LOUD")])
+def test_a_bad_log_setting_stops_start_up_naming_it(name, value):
+    result = subprocess.run(
+        manage("check"), env=service_env(**{name: value}), capture_output=True, text=True
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("token", TOKENS)
+def test_redact_removes_a_bot_token_from_a_bot_api_url(token):
+    redacted = redact(f"GET https://api.telegram.org/bot{token}/getUpdates failed")
+
+    assert redacted == "GET https://api.telegram.org/bot<bot-token>/getUpdates failed"
+
+
+@pytest.fixture
+def console() -> Iterator[io.StringIO]:
+    """Return what the console handler configured by settings.LOGGING writes."""
+    [handler] = [h for h in logging.getLogger().handlers if h.name == "console"]
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    original = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(original)
+
+
+@pytest.mark.parametrize("token", TOKENS)
+def test_a_bot_token_is_removed_from_messages_and_tracebacks(console, token):
+    logger = logging.getLogger("onetime.bot.client")
+    url = f"https://api.telegram.org/bot{token}/getUpdates"
+
+    logger.warning("request to %s failed", url)
+    try:
+        raise ConnectionError(f"cannot reach {url}")
+    except ConnectionError:
+        logger.exception("polling failed for %s", url)
+
+    output = console.getvalue()
+    assert "Traceback (most recent call last)" in output
+    assert "ConnectionError: cannot reach https://api.telegram.org/bot<bot-token>/" in output
+    assert output.count("<bot-token>") == 3
+    assert token.split(":")[1] not in output
+
+
+def test_with_log_format_json_a_traceback_is_redacted_too():
+    script = (
+        "import logging\n"
+        "try:\n"
+        f"    raise RuntimeError('cannot reach {BOT_URL}')\n"
+        "except RuntimeError:\n"
+        "    logging.getLogger('onetime.bot.client').exception('polling failed')\n"
+    )
+
+    result = subprocess.run(
+        manage("shell", "--no-imports", "-c", script),
+        env=service_env(LOG_FORMAT="json"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    [entry] = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert entry["message"] == "polling failed"
+    assert entry["level"] == "ERROR"
+    assert (
+        "RuntimeError: cannot reach https://api.telegram.org/bot<bot-token>/getUpdates"
+        in (entry["exception"])
+    )
+    assert TOKEN.split(":")[1] not in result.stderr
+    assert TOKEN.split(":")[1] not in result.stdout
