@@ -29,9 +29,12 @@ $(STAMP): requirements-dev.lock
 
 install: $(STAMP) ## Create .venv and install the locked dependencies (only when they changed)
 
-run: $(STAMP) ## Serve on http://127.0.0.1:8000 (SQLite in .local/ unless DATABASE_URL is set)
+run: $(STAMP) ## Web on http://127.0.0.1:8000 + scheduler (+ bot if TELEGRAM_BOT_TOKEN is set)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input -v 0
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# honcho interleaves the logs and stops everything on Ctrl-C; `-e /dev/null` keeps a
+	@# compose-oriented .env out of development runs.
+	DEBUG=$${DEBUG:-1} RUNSERVER_ADDRESS=$(HOST):$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/honcho -e /dev/null start web scheduler $${TELEGRAM_BOT_TOKEN:+bot}
 
 test: $(STAMP) lint migrations-check pytest ## Lint, type-check, migrations check, the whole test suite
 

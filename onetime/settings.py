@@ -251,10 +251,23 @@ SESSION_COOKIE_HTTPONLY = True
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see README, deployment).
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-if ONETIME_BASE_URL.startswith("https://"):
-    CSRF_COOKIE_SECURE = True
-    SESSION_COOKIE_SECURE = True
-    LANGUAGE_COOKIE_SECURE = True
+# Served over HTTPS (ONETIME_BASE_URL says so): secure cookies, HSTS, redirect plain HTTP.
+_HTTPS = ONETIME_BASE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = _HTTPS
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+# Health checks and scrapes come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0, min_value=0)
+# Both affect every host of the operator's domain, so they are opt-in; the deployment
+# checks that would insist on them are silenced for that reason.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [
+    "security.W005",
+    "security.W021",
+    # W003 looks for Django's CsrfViewMiddleware by name; core/csrf.py subclasses it.
+    "security.W003",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

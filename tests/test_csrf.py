@@ -6,11 +6,20 @@ post with `Origin: null` and no Referer (seen in Chromium).
 import re
 
 import pytest
+from django.middleware.csrf import CsrfViewMiddleware
 from django.test import Client
 
+from onetime.core.csrf import SameOriginCsrfViewMiddleware
 from onetime.vault.models import Secret
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+
+def test_the_csrf_middleware_is_installed(settings):
+    csrf = [m for m in settings.MIDDLEWARE if "csrf" in m.lower()]
+
+    assert csrf == ["onetime.core.csrf.SameOriginCsrfViewMiddleware"]
+    assert issubclass(SameOriginCsrfViewMiddleware, CsrfViewMiddleware)
 
 
 def _form_post(client: Client, **headers: str):

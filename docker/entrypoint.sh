@@ -1,0 +1,27 @@
+#!/bin/sh
+# Entry point of the OneTime image: `web`, `migrate`, `bot`, `scheduler`, or any command.
+set -eu
+
+case "${1:-web}" in
+    migrate)
+        # The one-shot step that runs before the other services start: apply migrations and
+        # start the metrics of this stack afresh (the directory is shared by all processes).
+        if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+            mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+            find "$PROMETHEUS_MULTIPROC_DIR" -name '*.db' -type f -delete
+        fi
+        exec python manage.py migrate --no-input
+        ;;
+    web)
+        exec gunicorn --config gunicorn.conf.py onetime.wsgi
+        ;;
+    bot)
+        exec python manage.py runbot
+        ;;
+    scheduler)
+        exec python manage.py runscheduler
+        ;;
+    *)
+        exec "$@"
+        ;;
+esac

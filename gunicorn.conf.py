@@ -1,0 +1,42 @@
+"""
+gunicorn settings (used by docker/entrypoint.sh web). Environment: PORT (8000),
+WEB_CONCURRENCY (workers; default 2 × CPUs + 1), GUNICORN_TIMEOUT (30 s).
+"""
+
+import multiprocessing
+import os
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from onetime.core.logfilters import redact
+
+bind = f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+# A request that takes longer is killed and its worker replaced; SIGTERM lets requests in
+# flight finish for graceful_timeout seconds.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then, so that a slow leak cannot grow without bound.
+max_requests = 10_000
+max_requests_jitter = 1_000
+# Containers have a memory-backed /dev/shm; the default tmp dir may be a slow overlay.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+class RedactingLogger(Logger):  # type: ignore[misc]
+    """Access log lines with secret ids and receipt tokens cut to a short prefix."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "q", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger
