@@ -235,8 +235,8 @@ def test_several_gunicorn_workers_report_one_sum_also_across_worker_restarts(tmp
     # working directory, adds some), so 30 requests need at least three processes:
     # the sum must include workers that have served and gone.
     server = start(
-        [sys.executable, "-m", "gunicorn", "onetime.wsgi", "-w", "3", "--max-requests", "10", "--max-requests-jitter", "0",
-         "-b", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "gunicorn", "onetime.wsgi", "-w", "3", "--max-requests", "10",
+         "--max-requests-jitter", "0", "-b", f"127.0.0.1:{port}"],
         service_env(
             DATABASE_URL=database_url(connection.settings_dict),
             PROMETHEUS_MULTIPROC_DIR=str(multiproc),
