@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -104,18 +104,23 @@ def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) 
         expires_at = now + timedelta(minutes=settings.TELEGRAM_CODE_EXPIRATION_MINUTES)
         for attempt in range(1, MAX_GENERATION_ATTEMPTS + 1):  # noqa: B007 - logged below
             code = _draw_code()
-            try:
-                # A savepoint, so that a collision does not abort the whole transaction.
-                with transaction.atomic():
-                    UserCode.objects.create(
+            # ON CONFLICT DO NOTHING rather than a caught IntegrityError: PostgreSQL logs a
+            # failed statement with its values ("Key (code)=(…) already exists"), and the
+            # colliding code is another user's active one. The user's row lock keeps the
+            # check below race-free: only this transaction inserts codes for this user.
+            UserCode.objects.bulk_create(
+                [
+                    UserCode(
                         code=code,
                         telegram_user_id=telegram_user_id,
                         expires_at=expires_at,
                         created_at=now,
                     )
-            except IntegrityError:
-                continue
-            break
+                ],
+                ignore_conflicts=True,
+            )
+            if UserCode.objects.filter(telegram_user_id=telegram_user_id, code=code).exists():
+                break
         else:
             logger.error(
                 "code: no free code for user %d after %d attempts",

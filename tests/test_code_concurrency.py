@@ -1,0 +1,146 @@
+"""
+Races on one user's code (PRODUCT.md §3.2, §3.3): concurrent /code requests agree on one
+code, and concurrent verifications of one code let exactly one succeed.
+
+Every call runs in its own thread, so on its own database connection (Django keeps one per
+thread), and a barrier releases them together once each is connected.
+"""
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from onetime.codes import services
+from onetime.codes.models import TelegramAccount, UserCode
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
+
+RACERS = 32
+
+
+def trials(on_postgresql: int) -> int:
+    """Repeat races fewer times on SQLite, whose writers wait in a sleeping busy loop."""
+    return on_postgresql if connection.vendor == "postgresql" else 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+
+def race(call: Callable[[], Any], racers: int = RACERS) -> list[Outcome]:
+    """Run ``call`` in ``racers`` threads released together; return what each got."""
+    barrier = threading.Barrier(racers)
+    outcomes: list[Outcome | None] = [None] * racers
+
+    def run(index: int) -> None:
+        try:
+            try:
+                # Connect first, so that the calls collide in the database, not one
+                # connection set-up apart.
+                connection.ensure_connection()
+                barrier.wait(timeout=30)
+            except BaseException as exc:
+                # Only a failure to start breaks the barrier: once released, a racer that is
+                # quick to fail must not break it under one that has not woken up yet.
+                barrier.abort()
+                outcomes[index] = Outcome(error=exc)
+                return
+            try:
+                outcomes[index] = Outcome(value=call())
+            except BaseException as exc:
+                outcomes[index] = Outcome(error=exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a racer hung"
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def issue_racing(user_id: int) -> list[Outcome]:
+    outcomes = race(
+        lambda: services.code_issue(
+            telegram_user_id=user_id, username=f"racer{user_id}", first_name="Racer"
+        )
+    )
+    assert len(outcomes) == RACERS
+    return outcomes
+
+
+def assert_one_code_for_everyone(user_id: int, outcomes: list[Outcome]) -> None:
+    errors = [repr(o.error) for o in outcomes if o.error is not None]
+    assert not errors, errors
+    rows = list(UserCode.objects.filter(telegram_user_id=user_id))
+    assert len(rows) == 1, f"{len(rows)} rows"
+    assert {(o.value.code, o.value.expires_at) for o in outcomes} == {
+        (rows[0].code, rows[0].expires_at)
+    }
+    assert Counter(o.value.created for o in outcomes) == {True: 1, False: RACERS - 1}
+
+
+def test_it_gives_32_concurrent_first_code_requests_of_a_user_one_and_the_same_code():
+    started = time.perf_counter()
+    for trial in range(count := trials(10)):
+        user_id = 7_000_000_000 + trial
+
+        outcomes = issue_racing(user_id)
+
+        assert_one_code_for_everyone(user_id, outcomes)
+    print(f"\n{count} races of {RACERS} first /code: {time.perf_counter() - started:.2f} s")
+
+
+def test_it_gives_32_concurrent_requests_replacing_an_expired_code_one_and_the_same_code():
+    started = time.perf_counter()
+    for trial in range(count := trials(10)):
+        user_id = 7_050_000_000 + trial
+        old = services.code_issue(
+            telegram_user_id=user_id, username=f"racer{user_id}", first_name="Racer"
+        )
+        UserCode.objects.filter(telegram_user_id=user_id).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+
+        outcomes = issue_racing(user_id)
+
+        assert_one_code_for_everyone(user_id, outcomes)
+        assert outcomes[0].value.expires_at > old.expires_at
+    print(f"\n{count} races of {RACERS} renewing /code: {time.perf_counter() - started:.2f} s")
+
+
+def test_it_lets_exactly_one_of_32_concurrent_verifications_of_one_code_succeed():
+    started = time.perf_counter()
+    for trial in range(count := trials(5)):
+        user_id = 7_100_000_000 + trial
+        code = services.code_issue(telegram_user_id=user_id, username=None, first_name="Racer").code
+
+        outcomes = race(partial(services.code_verify, code=code, telegram_user_id=user_id))
+
+        assert len(outcomes) == RACERS
+        successes = [o for o in outcomes if o.error is None]
+        others = Counter(type(o.error).__name__ for o in outcomes if o.error is not None)
+        assert len(successes) == 1, f"trial {trial}: {len(successes)} successes"
+        assert successes[0].value.telegram_user_id == user_id
+        assert others == {"InvalidCode": RACERS - 1}, f"trial {trial}: {dict(others)}"
+        assert not UserCode.objects.filter(telegram_user_id=user_id).exists()
+        # The winner went first (whoever holds the lock first finds the code); the losers
+        # presented a used code, which counts as a failure, one at a time: 1, …, 5, then
+        # the account is paused and the remaining 26 are refused without being counted.
+        account = TelegramAccount.objects.get(pk=user_id)
+        assert account.failed_attempts == services.FAILURES_PER_CODE
+        assert account.locked_until is not None
+    print(f"\n{count} races of {RACERS} verifies: {time.perf_counter() - started:.2f} s")

@@ -1,0 +1,199 @@
+"""
+Active codes are unique across users (PRODUCT.md §3.2): the database enforces it, a
+collision means another draw, at most MAX_GENERATION_ATTEMPTS of them, and then the user
+gets a clear message and the operator an ERROR log.
+
+The tests shrink the code space (CODE_RANGE) so that collisions are certain, and count the
+draws by wrapping the pure drawing function.
+"""
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from onetime.bot import texts
+from onetime.bot.handlers import reply_to
+from onetime.codes import services
+from onetime.codes.models import TelegramAccount, UserCode
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+LOW = 1_000_000
+USER_ID = 424_242_424
+SEVEN_DIGITS = re.compile(r"(?<!\d)[1-9]\d{6}(?!\d)")
+
+
+class CountingDraws:
+    """Wrap a drawing function and remember every code it returned."""
+
+    def __init__(self, draw: Callable[[], str]) -> None:
+        self._draw = draw
+        self.codes: list[str] = []
+
+    def __call__(self) -> str:
+        code = self._draw()
+        self.codes.append(code)
+        return code
+
+
+def shrink_code_space(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    monkeypatch.setattr(services, "CODE_RANGE", (LOW, LOW + size - 1))
+
+
+def count_draws(monkeypatch: pytest.MonkeyPatch, draw: Callable[[], str] | None = None):
+    counter = CountingDraws(draw or services._draw_code)
+    monkeypatch.setattr(services, "_draw_code", counter)
+    return counter
+
+
+def occupy(codes: list[str], first_user: int = 900_000_000) -> None:
+    """Give each code to another user, as an active code."""
+    expires_at = timezone.now() + timedelta(minutes=5)
+    UserCode.objects.bulk_create(
+        UserCode(
+            code=code,
+            telegram_user_id=first_user + i,
+            expires_at=expires_at,
+            created_at=timezone.now(),
+        )
+        for i, code in enumerate(codes)
+    )
+
+
+def issue(user_id: int = USER_ID) -> services.IssuedCode:
+    return services.code_issue(telegram_user_id=user_id, username=None, first_name="Test")
+
+
+def private_code_update(user_id: int = USER_ID) -> dict[str, object]:
+    return {
+        "update_id": 10001,
+        "message": {
+            "message_id": 7,
+            "date": 1772366400,
+            "chat": {"id": user_id, "type": "private", "first_name": "Test"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Test", "language_code": "ru"},
+            "text": "/code",
+            "entities": [{"offset": 0, "length": 5, "type": "bot_command"}],
+        },
+    }
+
+
+def test_it_gives_every_user_a_distinct_code_when_codes_collide(monkeypatch):
+    # 20 users in a space of 25 codes: the last user meets 19 taken codes, so collisions
+    # are all but certain, and still 100 draws fail to find a free one with odds of
+    # (19/25)^100 ≈ 1e-12.
+    shrink_code_space(monkeypatch, 25)
+    draws = count_draws(monkeypatch)
+
+    issued = [issue(user_id=USER_ID + i) for i in range(20)]
+
+    codes = [item.code for item in issued]
+    assert len(set(codes)) == 20
+    assert all(LOW <= int(code) < LOW + 25 for code in codes)
+    assert len(draws.codes) > 20, "no collision happened: the test proves nothing"
+    assert set(UserCode.objects.values_list("code", flat=True)) == set(codes)
+
+
+def test_it_gives_up_after_exactly_100_draws_when_every_code_is_taken(monkeypatch, caplog):
+    shrink_code_space(monkeypatch, 20)
+    occupy([str(LOW + i) for i in range(20)])
+    draws = count_draws(monkeypatch)
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(services.CodeGenerationFailed):
+        issue()
+
+    assert len(draws.codes) == services.MAX_GENERATION_ATTEMPTS == 100
+    assert not UserCode.objects.filter(telegram_user_id=USER_ID).exists()
+    assert UserCode.objects.count() == 20
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert str(USER_ID) in errors[0].getMessage()
+    for record in caplog.records:
+        message = record.getMessage()
+        assert not SEVEN_DIGITS.search(message), message
+        assert not any(code in message for code in set(draws.codes)), message
+
+
+def test_it_bounds_the_retries_when_every_draw_collides(monkeypatch):
+    occupy(["1234567"])
+    draws = count_draws(monkeypatch, lambda: "1234567")
+
+    with pytest.raises(services.CodeGenerationFailed):
+        issue()
+
+    assert len(draws.codes) == 100
+
+
+def test_it_still_takes_a_free_code_on_the_100th_draw(monkeypatch):
+    occupy(["1234567"])
+    scripted = iter(["1234567"] * 99 + ["7654321"])
+    draws = count_draws(monkeypatch, lambda: next(scripted))
+
+    issued = issue()
+
+    assert issued.code == "7654321"
+    assert len(draws.codes) == 100
+    assert UserCode.objects.get(telegram_user_id=USER_ID).code == "7654321"
+
+
+def test_it_resolves_collisions_without_a_failed_statement(monkeypatch):
+    # PostgreSQL logs every failed statement with its values (log_min_error_statement is
+    # "error" by default), and a unique violation with the key: "DETAIL: Key (code)=(…)
+    # already exists". A collision that failed an INSERT would put another user's active
+    # code into the database server's log, which must never hold a code (PRODUCT.md §2.2).
+    real_draw = services._draw_code
+    occupy(["1234567"])
+    scripted = iter(["1234567"] * 5 + ["7654321"])
+    count_draws(monkeypatch, lambda: next(scripted))
+    failed: list[str] = []
+
+    def observe(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        try:
+            return execute(sql, params, many, context)
+        except Exception as exc:
+            failed.append(f"{type(exc).__name__}: {sql}")
+            raise
+
+    with connection.execute_wrapper(observe):
+        issued = issue()
+        shrink_code_space(monkeypatch, 20)
+        occupy([str(LOW + i) for i in range(20)], first_user=800_000_000)
+        count_draws(monkeypatch, real_draw)
+        with pytest.raises(services.CodeGenerationFailed):
+            issue(user_id=USER_ID + 1)
+
+    assert issued.code == "7654321"
+    assert failed == []
+
+
+def test_it_issues_a_code_after_a_failure_once_a_code_is_free_again(monkeypatch):
+    shrink_code_space(monkeypatch, 20)
+    occupy([str(LOW + i) for i in range(20)])
+    with pytest.raises(services.CodeGenerationFailed):
+        issue()
+    freed = [str(LOW + i) for i in range(15)]
+    UserCode.objects.filter(code__in=freed).delete()
+
+    issued = issue()
+
+    assert issued.code in freed
+    assert TelegramAccount.objects.filter(pk=USER_ID).exists()
+
+
+def test_it_tells_the_user_when_no_code_could_be_generated(monkeypatch):
+    shrink_code_space(monkeypatch, 20)
+    occupy([str(LOW + i) for i in range(20)])
+
+    reply = reply_to(private_code_update())
+
+    assert reply is not None
+    assert reply.chat_id == USER_ID
+    assert reply.text == texts.GENERATION_FAILED
+    assert "Не удалось создать код" in reply.text
