@@ -1,5 +1,4 @@
 from django.db import models
-from django.db.models.functions import Lower
 
 
 class TelegramAccount(models.Model):
@@ -9,9 +8,10 @@ class TelegramAccount(models.Model):
     """
 
     telegram_user_id = models.BigIntegerField(primary_key=True)
-    # Lower-case, without "@"; Telegram usernames are case-insensitive and can change hands.
-    # NULL, not "": many accounts have no username, and the unique index ignores NULLs.
-    username = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    # Lower-case, without "@" (Telegram usernames are case-insensitive and can change hands),
+    # so a plain unique index serves "username = …" lookups. NULL, not "": many accounts have
+    # no username, and the unique index ignores NULLs.
+    username = models.CharField(max_length=64, null=True, unique=True)  # noqa: DJ001
     first_name = models.CharField(max_length=256, default="")
     failed_attempts = models.PositiveIntegerField(default=0)
     # No verification is attempted before this moment (throttling after repeated failures).
@@ -20,10 +20,6 @@ class TelegramAccount(models.Model):
 
     class Meta:
         db_table = "telegram_accounts"
-        constraints = [
-            # Verification by username: "the account whose username is X" must be one account.
-            models.UniqueConstraint(Lower("username"), name="telegram_account_username"),
-        ]
 
     def __str__(self) -> str:
         return f"telegram user {self.telegram_user_id}"

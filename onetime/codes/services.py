@@ -95,6 +95,7 @@ def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) 
         _lock_account(
             telegram_user_id=telegram_user_id, username=username, first_name=first_name, now=now
         )
+        now = timezone.now()  # once the lock is held (see code_verify)
         current = UserCode.objects.filter(telegram_user_id=telegram_user_id).first()
         if current is not None and current.expires_at > now:
             logger.info("code: returned the active code of user %d", telegram_user_id)
@@ -151,7 +152,6 @@ def code_verify(
     The account is named by id or username: a code alone is never looked up across all
     users. Every failure raises the same InvalidCode; wrong codes are counted per account.
     """
-    now = timezone.now()
     failed = False
     with transaction.atomic():
         accounts = TelegramAccount.objects.select_for_update()
@@ -159,6 +159,9 @@ def code_verify(
             account = accounts.filter(pk=telegram_user_id).first()
         else:
             account = accounts.filter(username=(username or "").lstrip("@").lower()).first()
+        # Read the clock once the lock is held: a request that waited must not accept a code
+        # that expired meanwhile.
+        now = timezone.now()
         if account is None:
             raise InvalidCode
         if account.locked_until is not None and account.locked_until > now:

@@ -53,7 +53,7 @@ def cleanup_run(*, batch_size: int = 10_000, dry_run: bool = False) -> CleanupCo
                 expired_codes=codes_delete_expired(now=now, batch_size=batch_size),
                 expired_secrets=secrets_expire(now=now, batch_size=batch_size),
                 purged_tombstones=tombstones_purge(now=now, batch_size=batch_size),
-                purged_rate_limits=rate_limits_purge(now=now),
+                purged_rate_limits=rate_limits_purge(now=now, batch_size=batch_size),
             )
     logger.info(
         "cleanup%s: %d expired codes deleted, %d expired secrets wiped, %d tombstones purged, "

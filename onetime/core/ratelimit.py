@@ -17,6 +17,7 @@ from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 
+from onetime.core.batches import delete_in_batches
 from onetime.core.errors import RateLimited
 from onetime.core.models import RateLimitHit
 
@@ -88,7 +89,7 @@ def rate_limit_hit(policy: str, ip: str) -> None:
         raise RateLimited(retry_after=max(1, math.ceil(window_end - epoch)))
 
 
-def rate_limits_purge(*, now: datetime) -> int:
-    """Delete counters of windows that have ended; return how many."""
-    deleted, _ = RateLimitHit.objects.filter(expires_at__lte=now).delete()
-    return deleted
+def rate_limits_purge(*, now: datetime, batch_size: int) -> int:
+    """Delete counters of windows that have ended, in batches; return how many."""
+    ended = RateLimitHit.objects.filter(expires_at__lte=now)
+    return delete_in_batches(ended, batch_size=batch_size)
