@@ -16,7 +16,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-a-secret \
 	ONETIME_ENCRYPTION_KEYS=b25ldGltZS10ZXN0LWtleS1ub3QtZm9yLXByb2QtMDA= \
 	ONETIME_RATE_CREATE=off ONETIME_RATE_REVEAL=off
 
-.PHONY: help install run test lint fmt pytest migrations-check messages schema lock clean
+.PHONY: help install run test database lint fmt pytest migrations-check messages schema lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ run: $(STAMP) ## Web on http://127.0.0.1:8000 + scheduler (+ bot if TELEGRAM_BOT
 	DEBUG=$${DEBUG:-1} RUNSERVER_ADDRESS=$(HOST):$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" \
 		$(BIN)/honcho -e /dev/null start web scheduler $${TELEGRAM_BOT_TOKEN:+bot}
 
-test: $(STAMP) lint migrations-check pytest ## Lint, type-check, migrations check, the whole test suite
+test: $(STAMP) database lint migrations-check pytest ## Lint, type-check, migrations check, all tests
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
@@ -47,11 +47,13 @@ fmt: $(STAMP) ## Format and autofix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-migrations-check: $(STAMP) ## Fail if a model change has no migration
-	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
-
-pytest: $(STAMP) ## Only the tests: PostgreSQL first, then the `sqlite` subset on SQLite
+database: ## Start the local PostgreSQL if it is down; create the test run's database
 	DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-postgres
+
+migrations-check: $(STAMP) ## Fail if a model change has no migration
+	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+
+pytest: $(STAMP) database ## Only the tests: PostgreSQL first, then the `sqlite` subset on SQLite
 	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/.local/sqlite.sqlite3 $(BIN)/pytest -m sqlite -q $(PYTEST_ARGS)
 
