@@ -31,6 +31,7 @@ from onetime.core.cleanup import LOCK_NAME, CleanupCounts, cleanup_run
 from onetime.core.locks import try_exclusive
 from onetime.core.models import RateLimitHit
 from onetime.vault.models import Secret
+from tests.concurrency import race
 from tests.conftest import make_secret, post_json
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -73,32 +74,7 @@ def cleanup(*args: str) -> str:
 
 def run_concurrently(racers: int, call: Any) -> list[Any]:
     """Run ``call`` in threads with their own connections, released together."""
-    barrier = threading.Barrier(racers)
-    results: list[Any] = [None] * racers
-
-    def run(index: int) -> None:
-        try:
-            try:
-                connection.ensure_connection()
-                barrier.wait(timeout=30)
-            except BaseException as exc:
-                barrier.abort()
-                results[index] = exc
-                return
-            try:
-                results[index] = call()
-            except BaseException as exc:
-                results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a cleanup hung"
-    return results
+    return [o.value if o.error is None else o.error for o in race(call, racers)]
 
 
 # --- Codes ---------------------------------------------------------------------------------

@@ -6,14 +6,10 @@ Every call runs in its own thread, so on its own database connection (Django kee
 thread), and a barrier releases them together once each is connected.
 """
 
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -21,55 +17,14 @@ from django.utils import timezone
 
 from onetime.codes import services
 from onetime.codes.models import TelegramAccount, UserCode
+from tests.concurrency import RACERS, Outcome, race
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
-
-RACERS = 32
 
 
 def trials(on_postgresql: int) -> int:
     """Repeat races fewer times on SQLite, whose writers wait in a sleeping busy loop."""
     return on_postgresql if connection.vendor == "postgresql" else 3
-
-
-@dataclass(frozen=True)
-class Outcome:
-    value: Any = None
-    error: BaseException | None = None
-
-
-def race(call: Callable[[], Any], racers: int = RACERS) -> list[Outcome]:
-    """Run ``call`` in ``racers`` threads released together; return what each got."""
-    barrier = threading.Barrier(racers)
-    outcomes: list[Outcome | None] = [None] * racers
-
-    def run(index: int) -> None:
-        try:
-            try:
-                # Connect first, so that the calls collide in the database, not one
-                # connection set-up apart.
-                connection.ensure_connection()
-                barrier.wait(timeout=30)
-            except BaseException as exc:
-                # Only a failure to start breaks the barrier: once released, a racer that is
-                # quick to fail must not break it under one that has not woken up yet.
-                barrier.abort()
-                outcomes[index] = Outcome(error=exc)
-                return
-            try:
-                outcomes[index] = Outcome(value=call())
-            except BaseException as exc:
-                outcomes[index] = Outcome(error=exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def issue_racing(user_id: int) -> list[Outcome]:
