@@ -151,6 +151,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "onetime.core.metrics.MetricsMiddleware",
     "onetime.core.middleware.SecurityHeadersMiddleware",
+    "onetime.core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "onetime.core.middleware.LanguageSwitchMiddleware",
@@ -271,7 +272,7 @@ SILENCED_SYSTEM_CHECKS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["onetime.core.parsers.SafeJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,

@@ -4,6 +4,7 @@ Every invalid API request gets a 4xx JSON answer with a stable "status" and a hu
 """
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -360,3 +361,18 @@ def test_the_detail_is_russian_by_default_and_english_on_request(
     assert default.json()["status"] == english.json()["status"]
     assert russian in default.json()["detail"]
     assert russian not in english.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/secrets", f"/api/v1/secrets/{uuid.uuid4()}/reveal", "/api/v1/codes/verify"],
+)
+def test_json_nested_too_deeply_is_a_400_not_a_500(client, settings, path):
+    # Parameter `settings` is pytest-django's fixture (shadows the module-level import).
+    settings.CODES_VERIFY_TOKEN = "verify-token"
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = post_raw(client, path, body, authorization="Bearer verify-token")
+
+    assert response.status_code == 400
+    assert response.json()["status"] == "invalid_json"

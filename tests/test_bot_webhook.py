@@ -231,3 +231,14 @@ def test_set_telegram_webhook_delete_removes_it(fake_telegram, webhook_secret):
 
     assert len(fake_telegram.params_of("deleteWebhook")) == 1
     assert fake_telegram.params_of("setWebhook") == []
+
+
+def test_json_nested_too_deeply_is_a_400_not_a_500(client, webhook_secret):
+    response = client.post(
+        "/telegram/webhook/",
+        data="[" * 100_000 + "]" * 100_000,
+        content_type="application/json",
+        headers={"x-telegram-bot-api-secret-token": SECRET},
+    )
+
+    assert response.status_code == 400

@@ -185,3 +185,15 @@ def test_the_entrypoint_migrates_then_serves_under_plain_sh(scratch_database, tm
     assert output.count("Booting worker") == 2
     assert f"/s/{secret_id[:8]}" in output  # the access log names the route…
     assert secret_id not in output  # …never the full id
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_checks_answer_probes_that_come_by_ip_address(client, settings, path):
+    settings.ALLOWED_HOSTS = ["onetime.example.com"]
+
+    probe = client.get(path, headers={"host": "10.0.0.7:8000"})
+    page = client.get("/", headers={"host": "10.0.0.7:8000"})
+
+    assert probe.status_code == 200
+    assert page.status_code == 400  # everything else still checks the host

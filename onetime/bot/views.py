@@ -29,7 +29,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"status": "forbidden"}, status=403)
     try:
         update = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return JsonResponse({"status": "invalid_json"}, status=400)
     if not isinstance(update, dict):
         return JsonResponse({"status": "invalid_update"}, status=400)

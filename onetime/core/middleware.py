@@ -4,6 +4,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.urls import resolve
 from django.utils.translation import gettext_lazy as _
 
 from onetime.core.errors import TooLarge, Unavailable
@@ -22,6 +23,25 @@ CSP = (
 CSP_API_DOCS = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + (
     "; connect-src 'self'"
 )
+
+
+class HealthCheckMiddleware:
+    """
+    Answer /healthz and /readyz before anything checks the Host header: container and
+    load-balancer probes come by IP address, which ALLOWED_HOSTS rightly refuses elsewhere.
+    """
+
+    PATHS = frozenset({"/healthz", "/readyz"})
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info not in self.PATHS:
+            return self.get_response(request)
+        request.resolver_match = match = resolve(request.path_info)
+        response: HttpResponse = match.func(request)
+        return response
 
 
 class SecurityHeadersMiddleware:
