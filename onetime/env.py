@@ -37,7 +37,9 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
 
 
-def env_int(name: str, default: int, *, min_value: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, min_value: int | None = None, max_value: int | None = None
+) -> int:
     raw = env_str(name).strip()
     if not raw:
         value = default
@@ -48,6 +50,8 @@ def env_int(name: str, default: int, *, min_value: int | None = None) -> int:
             raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
     if min_value is not None and value < min_value:
         raise ImproperlyConfigured(f"{name} must be at least {min_value}, got {value}")
+    if max_value is not None and value > max_value:
+        raise ImproperlyConfigured(f"{name} must be at most {max_value}, got {value}")
     return value
 
 

@@ -98,16 +98,20 @@ if ONETIME_BASE_URL and ONETIME_BASE_URL not in CSRF_TRUSTED_ORIGINS:
 
 # --- Secrets -------------------------------------------------------------------------------
 ONETIME_MIN_TTL = 60
-ONETIME_MAX_TTL = env_int("ONETIME_MAX_TTL", 7 * 86400, min_value=ONETIME_MIN_TTL)
+ONETIME_MAX_TTL = env_int(
+    "ONETIME_MAX_TTL", 7 * 86400, min_value=ONETIME_MIN_TTL, max_value=365 * 86400
+)
 ONETIME_DEFAULT_TTL = env_int("ONETIME_DEFAULT_TTL", 86400, min_value=ONETIME_MIN_TTL)
 if ONETIME_DEFAULT_TTL > ONETIME_MAX_TTL:
     raise ImproperlyConfigured(
         f"ONETIME_DEFAULT_TTL ({ONETIME_DEFAULT_TTL}) must not exceed ONETIME_MAX_TTL "
         f"({ONETIME_MAX_TTL})"
     )
-ONETIME_MAX_SECRET_BYTES = env_int("ONETIME_MAX_SECRET_BYTES", 65536, min_value=1)
-ONETIME_PASSPHRASE_ATTEMPTS = env_int("ONETIME_PASSPHRASE_ATTEMPTS", 5, min_value=1)
-ONETIME_TOMBSTONE_DAYS = env_int("ONETIME_TOMBSTONE_DAYS", 30, min_value=1)
+ONETIME_MAX_SECRET_BYTES = env_int(
+    "ONETIME_MAX_SECRET_BYTES", 65536, min_value=1, max_value=10 * 1024 * 1024
+)
+ONETIME_PASSPHRASE_ATTEMPTS = env_int("ONETIME_PASSPHRASE_ATTEMPTS", 5, min_value=1, max_value=100)
+ONETIME_TOMBSTONE_DAYS = env_int("ONETIME_TOMBSTONE_DAYS", 30, min_value=1, max_value=3650)
 
 # --- Abuse limits (per client IP, counted in the database; see onetime/core/ratelimit.py) ---
 ONETIME_RATE_CREATE = env_rate("ONETIME_RATE_CREATE", "30/m")
@@ -126,12 +130,12 @@ if urlsplit(TELEGRAM_API_BASE_URL).scheme not in {"http", "https"}:
     )
 # Checked against X-Telegram-Bot-Api-Secret-Token; the webhook route answers 404 without it.
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET").strip()
-TELEGRAM_CODE_EXPIRATION_MINUTES = env_int("TELEGRAM_CODE_EXPIRATION_MINUTES", 5, min_value=1)
-if TELEGRAM_CODE_EXPIRATION_MINUTES > 1440:
-    raise ImproperlyConfigured("TELEGRAM_CODE_EXPIRATION_MINUTES must be at most 1440 (a day)")
+TELEGRAM_CODE_EXPIRATION_MINUTES = env_int(
+    "TELEGRAM_CODE_EXPIRATION_MINUTES", 5, min_value=1, max_value=1440
+)
 # Bearer token for POST /api/v1/codes/verify; the route answers 404 without it.
 CODES_VERIFY_TOKEN = env_str("CODES_VERIFY_TOKEN").strip()
-CLEANUP_INTERVAL_SECONDS = env_int("CLEANUP_INTERVAL_SECONDS", 300, min_value=1)
+CLEANUP_INTERVAL_SECONDS = env_int("CLEANUP_INTERVAL_SECONDS", 300, min_value=1, max_value=86400)
 # Optional bearer token for /metrics.
 METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
 
@@ -181,17 +185,27 @@ TEMPLATES = [
 ]
 
 _sqlite_path = LOCAL_DIR / "db.sqlite3"
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL") or f"sqlite:///{_sqlite_path}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, min_value=0),
-        conn_health_checks=True,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL") or f"sqlite:///{_sqlite_path}",
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, min_value=0),
+            conn_health_checks=True,
+        )
+    }
+except ValueError:
+    # The message could echo the password; say only what is wrong.
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not a valid URL (percent-encode special characters such as / # @ "
+        "in the password)"
+    ) from None
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {}).update(
         {
+            # Values travel apart from the SQL text ($1, $2 …), so a failed statement that
+            # PostgreSQL logs never carries a code or a ciphertext.
+            "server_side_binding": True,
             "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, min_value=1),
             "options": "-c statement_timeout={}".format(
                 env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, min_value=0)

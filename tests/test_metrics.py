@@ -266,3 +266,15 @@ def test_several_gunicorn_workers_report_one_sum_also_across_worker_restarts(tmp
             assert value(samples, "onetime_http_requests_total", **healthz) == 30
     finally:
         assert stop(server) == 0
+
+
+@pytest.mark.django_db
+def test_methods_a_client_makes_up_do_not_become_label_values(client):
+    client.generic("XYZ0ABC", "/healthz")
+    client.generic("XYZ1ABC", "/healthz")
+
+    text = client.get("/metrics").content.decode()
+
+    assert "XYZ0ABC" not in text
+    assert "XYZ1ABC" not in text
+    assert 'method="other"' in text

@@ -32,6 +32,11 @@ START_UPS: dict[str, tuple[dict[str, str | None], str]] = {
     "ONETIME_MAX_TTL=abc": ({"ONETIME_MAX_TTL": "abc"}, "ONETIME_MAX_TTL"),
     "ONETIME_RATE_CREATE=fast": ({"ONETIME_RATE_CREATE": "fast"}, "ONETIME_RATE_CREATE"),
     "ONETIME_BASE_URL=ftp://x": ({"ONETIME_BASE_URL": "ftp://x"}, "ONETIME_BASE_URL"),
+    "ONETIME_MAX_TTL too long": ({"ONETIME_MAX_TTL": "999999999999"}, "ONETIME_MAX_TTL"),
+    "a password with a slash": (
+        {"DATABASE_URL": "postgres://onetime:ab/cd@db:5432/onetime"},
+        "DATABASE_URL",
+    ),
 }
 
 
@@ -196,3 +201,10 @@ def test_an_unreadable_file_names_the_variable(monkeypatch, tmp_path):
 
     with pytest.raises(ImproperlyConfigured, match=r"^X_SECRET_FILE"):
         env_str("X_SECRET")
+
+
+def test_env_int_refuses_values_above_its_bound(monkeypatch):
+    monkeypatch.setenv("SOME_LIMIT", "101")
+
+    with pytest.raises(ImproperlyConfigured, match="SOME_LIMIT must be at most 100"):
+        env_int("SOME_LIMIT", 5, max_value=100)

@@ -60,6 +60,10 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
+# Label values must not come from the client unchecked: every new one is a new series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     """Count requests and their latency by route pattern (never by path: paths carry ids)."""
 
@@ -71,6 +75,7 @@ class MetricsMiddleware:
         response = self.get_response(request)
         match = request.resolver_match
         route = f"/{match.route}" if match is not None else "unmatched"
-        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        method = request.method if request.method in _METHODS else "other"
+        HTTP_REQUESTS.labels(route, method, str(response.status_code)).inc()
         HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
         return response

@@ -210,11 +210,13 @@ def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: st
     ratelimit.rate_limit_hit(ratelimit.REVEAL, client_ip)
     if passphrase:
         _check_passphrase(passphrase)
-    now = timezone.now()
     error: ServiceError | None = None
     plaintext = b""
     with transaction.atomic():
         secret = Secret.objects.select_for_update().filter(pk=secret_id).first()
+        # The clock is read once the lock is held: a reveal that queued behind others must
+        # not open a secret that expired while it waited.
+        now = timezone.now()
         if secret is None or secret.is_purged_at(now, retention=retention()):
             raise SecretNotFound
         state = secret.state_at(now)
@@ -273,7 +275,6 @@ def receipt_get(*, token: str) -> Secret:
 
 def receipt_burn(*, token: str) -> Secret:
     """Destroy the secret now, unless it already ended; return its receipt. Idempotent."""
-    now = timezone.now()
     with transaction.atomic():
         secret = (
             Secret.objects.select_for_update()
@@ -281,6 +282,7 @@ def receipt_burn(*, token: str) -> Secret:
             .filter(receipt_hash=_receipt_hash(token))
             .first()
         )
+        now = timezone.now()  # once the lock is held (see secret_reveal)
         if secret is None or secret.is_purged_at(now, retention=retention()):
             raise ReceiptNotFound
         if secret.state == State.ACTIVE:
