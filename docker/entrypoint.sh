@@ -4,12 +4,7 @@ set -eu
 
 case "${1:-web}" in
     migrate)
-        # The one-shot step that runs before the other services start: apply migrations and
-        # start the metrics of this stack afresh (the directory is shared by all processes).
-        if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
-            mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-            find "$PROMETHEUS_MULTIPROC_DIR" -name '*.db' -type f -delete
-        fi
+        # The one-shot step that runs before the other services start.
         exec python manage.py migrate --no-input
         ;;
     web)

@@ -7,6 +7,7 @@ production settings pass Django's deployment checks.
 
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -144,7 +145,6 @@ def scratch_database():
 def test_the_entrypoint_migrates_then_serves_under_plain_sh(scratch_database, tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    (metrics_dir / "counter_12345.db").write_bytes(b"stale samples of an earlier run")
     port = free_port()
     env = service_env(
         DATABASE_URL=scratch_database,
@@ -164,7 +164,6 @@ def test_the_entrypoint_migrates_then_serves_under_plain_sh(scratch_database, tm
     )
     assert migrate.returncode == 0, migrate.stderr
     assert "Applying vault.0001_initial... OK" in migrate.stdout
-    assert not (metrics_dir / "counter_12345.db").exists()  # metrics start afresh
 
     log = tmp_path / "web.log"
     web = start(["sh", str(ENTRYPOINT), "web"], env, log)
@@ -185,6 +184,11 @@ def test_the_entrypoint_migrates_then_serves_under_plain_sh(scratch_database, tm
     assert output.count("Booting worker") == 2
     assert f"/s/{secret_id[:8]}" in output  # the access log names the route…
     assert secret_id not in output  # …never the full id
+    # Metrics files are named by host and process: containers sharing the directory all
+    # have a PID 1 of their own.
+    files = list(metrics_dir.glob("*.db"))
+    assert files
+    assert all(f"_{socket.gethostname()}_" in path.name for path in files)
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ samples there and /metrics sums them. Without it, /metrics shows this process on
 """
 
 import os
+import socket
 import time
 from collections.abc import Callable
 
@@ -19,7 +20,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Each process writes its own file, named by process id; containers sharing the
+    # directory each have their own PID namespace (every one is PID 1), so add the host.
+    values.ValueClass = values.MultiProcessValue(
+        process_identifier=lambda: f"{socket.gethostname()}_{os.getpid()}"
+    )
 
 CODES_CREATED = Counter("onetime_codes_created", "Temporary codes issued (not re-sent ones).")
 CODE_GENERATION_SECONDS = Histogram(
