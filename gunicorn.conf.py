@@ -3,7 +3,6 @@ gunicorn settings (used by docker/entrypoint.sh web). Environment: PORT (8000),
 WEB_CONCURRENCY (workers; default 2 × CPUs + 1), GUNICORN_TIMEOUT (30 s).
 """
 
-import multiprocessing
 import os
 from typing import Any
 
@@ -12,7 +11,9 @@ from gunicorn.glogging import Logger
 from onetime.core.logfilters import redact
 
 bind = f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+# The CPUs this process may run on (a container's share), not the host's count.
+_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+workers = int(os.environ.get("WEB_CONCURRENCY") or _cpus * 2 + 1)
 # A request that takes longer is killed and its worker replaced; SIGTERM lets requests in
 # flight finish for graceful_timeout seconds.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)

@@ -207,11 +207,12 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
             # PostgreSQL logs never carries a code or a ciphertext.
             "server_side_binding": True,
             "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, min_value=1),
-            "options": "-c statement_timeout={}".format(
-                env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, min_value=0)
-            ),
         }
     )
+    _statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, min_value=0)
+    if _statement_timeout:
+        # 0 sends nothing: PgBouncer refuses this start-up parameter (set it on the role).
+        _db["OPTIONS"]["options"] = f"-c statement_timeout={_statement_timeout}"
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] == str(_sqlite_path):
         LOCAL_DIR.mkdir(exist_ok=True)

@@ -271,6 +271,14 @@ def test_the_page_burns_with_a_post(client):
     assert reveal(client, created.secret.id).json()["status"] == "destroyed"
 
 
+def test_the_page_after_a_burn_offers_no_language_link(client):
+    # Rendered for the POST, a ?lang= link would GET the burn URL (405).
+    token = make_secret().receipt_token
+
+    assert "?lang=" in client.get(f"/r/{token}").content.decode()
+    assert "?lang=" not in client.post(f"/r/{token}/burn").content.decode()
+
+
 def test_the_page_answers_404_for_an_unknown_token(client):
     response = client.get("/r/abcdefghijklmnopqrstuvwxyz012345")
 

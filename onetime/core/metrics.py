@@ -26,7 +26,7 @@ from prometheus_client import (
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # Each process writes its own file, named by process id; containers sharing the
     # directory each have their own PID namespace (every one is PID 1), so add the host.
-    values.ValueClass = values.MultiProcessValue(
+    values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
         process_identifier=lambda: f"{socket.gethostname()}_{os.getpid()}"
     )
 

@@ -82,6 +82,7 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
     return render(request, "vault/reveal.html", {"secret": meta, "form": form}, status=status)
 
 
+@require_http_methods(["GET", "HEAD"])
 def receipt(request: HttpRequest, token: str) -> HttpResponse:
     try:
         found = services.receipt_get(token=token)
@@ -96,4 +97,5 @@ def receipt_burn(request: HttpRequest, token: str) -> HttpResponse:
         found = services.receipt_burn(token=token)
     except ServiceError as exc:
         return error_page(request, exc)
-    return render(request, "vault/receipt.html", {"secret": found, "token": token})
+    context = {"secret": found, "token": token, "after_burn": True}
+    return render(request, "vault/receipt.html", context)
