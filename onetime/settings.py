@@ -347,6 +347,9 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Never log SQL: parameters would include ciphertext and receipt hashes.
         "django.db.backends": {"level": "WARNING"},
+        # At DEBUG, a failed variable lookup logs the whole template context: plaintexts,
+        # receipt tokens. Never below INFO.
+        "django.template": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
         # python-telegram-bot logs request parameters (codes among them) at DEBUG.
         "telegram": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
         # httpx logs every request URL at INFO, and Bot API URLs carry the bot token.

@@ -88,7 +88,8 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
         found = services.receipt_get(token=token)
     except ServiceError as exc:
         return error_page(request, exc)
-    return render(request, "vault/receipt.html", {"secret": found, "token": token})
+    context = {"secret": found, "token": token, "after_burn": False}
+    return render(request, "vault/receipt.html", context)
 
 
 @require_POST
