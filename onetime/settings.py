@@ -263,13 +263,12 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "onetime.core.logfilters.NoSecretsExceptionR
 DEFAULT_EXCEPTION_REPORTER = "onetime.core.logfilters.NoSecretsExceptionReporter"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
-SESSION_COOKIE_HTTPONLY = True
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (see README, deployment).
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Served over HTTPS (ONETIME_BASE_URL says so): secure cookies, HSTS, redirect plain HTTP.
 _HTTPS = ONETIME_BASE_URL.startswith("https://")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = _HTTPS
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
 # Health checks and scrapes come over plain HTTP from inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

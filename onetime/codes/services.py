@@ -188,9 +188,11 @@ def code_verify(
     return account
 
 
-def codes_delete_expired(*, now: datetime, batch_size: int) -> int:
+def codes_delete_expired(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
     """Delete expired codes, ``batch_size`` rows per statement; return how many."""
     expired = UserCode.objects.filter(expires_at__lte=now)
+    if dry_run:
+        return expired.count()
     total = delete_in_batches(expired, batch_size=batch_size)
     metrics.CODES_EXPIRED_DELETED.inc(total)
     return total

@@ -5,13 +5,10 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from onetime.codes.models import UserCode
 from onetime.codes.services import codes_delete_expired
 from onetime.core.locks import try_exclusive
-from onetime.core.models import RateLimitHit
 from onetime.core.ratelimit import rate_limits_purge
-from onetime.vault.models import Secret
-from onetime.vault.services import retention, secrets_expire, tombstones_purge
+from onetime.vault.services import secrets_expire, tombstones_purge
 
 logger = logging.getLogger(__name__)
 
@@ -37,24 +34,12 @@ def cleanup_run(*, batch_size: int = 10_000, dry_run: bool = False) -> CleanupCo
         if not acquired:
             logger.info("cleanup: skipped, another process holds the lock")
             return None
-        if dry_run:
-            counts = CleanupCounts(
-                expired_codes=UserCode.objects.filter(expires_at__lte=now).count(),
-                expired_secrets=Secret.objects.filter(
-                    state=Secret.State.ACTIVE, expires_at__lte=now
-                ).count(),
-                purged_tombstones=Secret.objects.exclude(state=Secret.State.ACTIVE)
-                .filter(ended_at__lt=now - retention())
-                .count(),
-                purged_rate_limits=RateLimitHit.objects.filter(expires_at__lte=now).count(),
-            )
-        else:
-            counts = CleanupCounts(
-                expired_codes=codes_delete_expired(now=now, batch_size=batch_size),
-                expired_secrets=secrets_expire(now=now, batch_size=batch_size),
-                purged_tombstones=tombstones_purge(now=now, batch_size=batch_size),
-                purged_rate_limits=rate_limits_purge(now=now, batch_size=batch_size),
-            )
+        counts = CleanupCounts(
+            expired_codes=codes_delete_expired(now=now, batch_size=batch_size, dry_run=dry_run),
+            expired_secrets=secrets_expire(now=now, batch_size=batch_size, dry_run=dry_run),
+            purged_tombstones=tombstones_purge(now=now, batch_size=batch_size, dry_run=dry_run),
+            purged_rate_limits=rate_limits_purge(now=now, batch_size=batch_size, dry_run=dry_run),
+        )
     logger.info(
         "cleanup%s: %d expired codes deleted, %d expired secrets wiped, %d tombstones purged, "
         "%d rate-limit counters purged",

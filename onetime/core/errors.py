@@ -9,7 +9,8 @@ import logging
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
@@ -135,3 +136,18 @@ def _first_message(detail: Any) -> str:
     if isinstance(detail, list) and detail:
         return _first_message(detail[0])
     return str(detail)
+
+
+def error_page(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    """Render a service error as JSON for API paths and as a page for everything else."""
+    if is_api_request(request):
+        return json_error(exc.status_code, exc.code, exc.detail, headers=exc.headers(), **exc.extra)
+    response = render(
+        request,
+        "core/error.html",
+        {"title": exc.detail, "status": exc.status_code},
+        status=exc.status_code,
+    )
+    for name, value in exc.headers().items():
+        response[name] = value
+    return response

@@ -7,8 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import resolve
 from django.utils.translation import gettext_lazy as _
 
-from onetime.core.errors import TooLarge, Unavailable
-from onetime.core.views import error_page
+from onetime.core.errors import TooLarge, Unavailable, error_page
 
 logger = logging.getLogger(__name__)
 

@@ -89,7 +89,9 @@ def rate_limit_hit(policy: str, ip: str) -> None:
         raise RateLimited(retry_after=max(1, math.ceil(window_end - epoch)))
 
 
-def rate_limits_purge(*, now: datetime, batch_size: int) -> int:
+def rate_limits_purge(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
     """Delete counters of windows that have ended, in batches; return how many."""
     ended = RateLimitHit.objects.filter(expires_at__lte=now)
+    if dry_run:
+        return ended.count()
     return delete_in_batches(ended, batch_size=batch_size)

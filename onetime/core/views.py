@@ -5,29 +5,13 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from onetime.core import metrics
 from onetime.core.auth import bearer_matches
-from onetime.core.errors import ServiceError, is_api_request, json_error
+from onetime.core.errors import ServiceError, error_page
 
 logger = logging.getLogger(__name__)
-
-
-def error_page(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-    """Render a service error as JSON for API paths and as a page for everything else."""
-    if is_api_request(request):
-        return json_error(exc.status_code, exc.code, exc.detail, headers=exc.headers(), **exc.extra)
-    response = render(
-        request,
-        "core/error.html",
-        {"title": exc.detail, "status": exc.status_code},
-        status=exc.status_code,
-    )
-    for name, value in exc.headers().items():
-        response[name] = value
-    return response
 
 
 class _NotFound(ServiceError):
@@ -39,7 +23,7 @@ class _NotFound(ServiceError):
 class _ServerError(ServiceError):
     status_code = 500
     code = "server_error"
-    default_detail = _("Something went wrong on our side. Nothing was changed.")
+    default_detail = _("Something went wrong on our side. Please try again.")
 
 
 class _CsrfFailed(ServiceError):

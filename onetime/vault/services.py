@@ -294,9 +294,11 @@ def receipt_burn(*, token: str) -> Secret:
     return secret
 
 
-def secrets_expire(*, now: datetime, batch_size: int) -> int:
+def secrets_expire(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
     """Wipe active secrets past their TTL into expired tombstones; return how many."""
     expired = Secret.objects.filter(state=State.ACTIVE, expires_at__lte=now)
+    if dry_run:
+        return expired.count()
     total = update_in_batches(
         expired,
         batch_size=batch_size,
@@ -308,7 +310,9 @@ def secrets_expire(*, now: datetime, batch_size: int) -> int:
     return total
 
 
-def tombstones_purge(*, now: datetime, batch_size: int) -> int:
+def tombstones_purge(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
     """Delete tombstones that ended more than ONETIME_TOMBSTONE_DAYS ago; return how many."""
     old = Secret.objects.exclude(state=State.ACTIVE).filter(ended_at__lt=now - retention())
+    if dry_run:
+        return old.count()
     return delete_in_batches(old, batch_size=batch_size)

@@ -6,9 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from onetime.core.errors import ServiceError
+from onetime.core.errors import ServiceError, error_page
 from onetime.core.ratelimit import client_ip
-from onetime.core.views import error_page
 from onetime.vault import services
 from onetime.vault.forms import RevealForm, SecretForm
 from onetime.vault.links import receipt_url, secret_url
