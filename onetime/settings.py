@@ -298,6 +298,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "OneTime API",
     "DESCRIPTION": (
         "One-time secrets: create a secret, share its link, reveal it exactly once. "
+        "Temporary Telegram codes: verify a code the OneTime bot gave a user (server to "
+        "server, with a bearer token). "
         "Errors are JSON with a stable `status` field and a human `detail` in the "
         "request's language (Accept-Language: ru or en)."
     ),
@@ -306,6 +308,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
 }
 
 LOG_LEVEL = (env_str("LOG_LEVEL").strip() or "INFO").upper()

@@ -3,28 +3,17 @@
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from onetime.core.openapi import errors
 from onetime.core.ratelimit import client_ip
 from onetime.vault import services
 from onetime.vault.links import receipt_url, secret_url
 from onetime.vault.models import Secret
-
-_ERROR = inline_serializer(
-    "Error",
-    fields={
-        "status": serializers.CharField(help_text="Stable machine-readable code."),
-        "detail": serializers.CharField(help_text="Human message in the request's language."),
-    },
-)
-
-
-def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    return {status: OpenApiResponse(_ERROR) for status in statuses}
 
 
 class SecretCreateInput(serializers.Serializer[Any]):
@@ -91,7 +80,7 @@ class SecretCreateApi(APIView):
     @extend_schema(
         operation_id="secret_create",
         request=SecretCreateInput,
-        responses={201: SecretCreateOutput, **_errors(400, 413, 415, 429, 503)},
+        responses={201: SecretCreateOutput, **errors(400, 413, 415, 429, 503)},
         summary="Create a secret",
     )
     def post(self, request: Request) -> Response:
@@ -118,7 +107,7 @@ class SecretCreateApi(APIView):
 class SecretDetailApi(APIView):
     @extend_schema(
         operation_id="secret_get",
-        responses={200: SecretMetaOutput, **_errors(404, 410, 503)},
+        responses={200: SecretMetaOutput, **errors(404, 410, 503)},
         summary="Check a secret without consuming it",
     )
     def get(self, request: Request, secret_id: uuid.UUID) -> Response:
@@ -138,7 +127,7 @@ class SecretRevealApi(APIView):
     @extend_schema(
         operation_id="secret_reveal",
         request=RevealInput,
-        responses={200: RevealOutput, **_errors(400, 403, 404, 410, 415, 429, 503)},
+        responses={200: RevealOutput, **errors(400, 403, 404, 410, 415, 429, 503)},
         summary="Reveal a secret, destroying it",
         description="403 carries `attempts_left` when the passphrase is wrong.",
     )
@@ -157,7 +146,7 @@ class SecretRevealApi(APIView):
 class ReceiptApi(APIView):
     @extend_schema(
         operation_id="receipt_get",
-        responses={200: ReceiptOutput, **_errors(404, 503)},
+        responses={200: ReceiptOutput, **errors(404, 503)},
         summary="The sender's receipt",
     )
     def get(self, request: Request, token: str) -> Response:
@@ -168,7 +157,7 @@ class ReceiptBurnApi(APIView):
     @extend_schema(
         operation_id="receipt_burn",
         request=None,
-        responses={200: ReceiptOutput, **_errors(404, 503)},
+        responses={200: ReceiptOutput, **errors(404, 503)},
         summary="Destroy the secret now (idempotent)",
     )
     def post(self, request: Request, token: str) -> Response:
