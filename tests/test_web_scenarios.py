@@ -373,3 +373,12 @@ def test_it_switches_language_on_the_recipients_page_without_consuming(client):
     assert "Someone shared a secret with you" in text(page)
     assert Secret.objects.get().state == Secret.State.ACTIVE
     assert textarea(client.post(path), "secret") == "hunter2"
+
+
+def test_a_short_max_ttl_offers_one_honestly_labelled_lifetime(client, settings):
+    settings.ONETIME_MAX_TTL = 150
+
+    page = client.get("/", headers={"accept-language": "en"}).content.decode()
+
+    assert '<option value="120" selected>2 minutes</option>' in page
+    assert "5 minutes" not in page

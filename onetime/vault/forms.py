@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 TTL_PRESETS = [
     (300, _("5 minutes")),
@@ -12,8 +13,12 @@ TTL_PRESETS = [
 
 def ttl_choices() -> list[tuple[int, str]]:
     """Return the presets that ONETIME_MAX_TTL allows (at least the shortest one)."""
-    allowed = [(s, str(label)) for s, label in TTL_PRESETS if s <= settings.ONETIME_MAX_TTL]
-    return allowed or [(settings.ONETIME_MAX_TTL, str(TTL_PRESETS[0][1]))]
+    longest = settings.ONETIME_MAX_TTL
+    allowed = [(s, str(label)) for s, label in TTL_PRESETS if s <= longest]
+    if allowed:
+        return allowed
+    minutes = longest // 60  # ONETIME_MAX_TTL is at least 60 s
+    return [(minutes * 60, ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})]
 
 
 class SecretForm(forms.Form):
