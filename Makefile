@@ -16,7 +16,8 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-a-secret \
 	ONETIME_ENCRYPTION_KEYS=b25ldGltZS10ZXN0LWtleS1ub3QtZm9yLXByb2QtMDA= \
 	ONETIME_RATE_CREATE=off ONETIME_RATE_REVEAL=off
 
-.PHONY: help install run test database lint fmt pytest migrations-check messages schema lock clean
+.PHONY: help install run test database lint fmt pytest migrations-check messages schema lock clean \
+	bench bench-tools
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -67,6 +68,36 @@ schema: $(STAMP) ## Write the OpenAPI schema to docs/openapi.yaml
 lock: ## Re-resolve requirements*.lock from pyproject.toml
 	$(BIN)/uv pip compile -q --universal --python-version 3.11 pyproject.toml -o requirements.lock
 	$(BIN)/uv pip compile -q --universal --python-version 3.11 --extra dev pyproject.toml -o requirements-dev.lock
+
+# Benchmark tools: wrk, redis-server and pgbench from Debian (installed when missing; needs
+# root), snappass 1.6.2 (the peer) and py-spy in their own venv under .local/bench, never in
+# .venv.
+BENCH_VENV := .local/bench/venv
+# The server that holds the scratch database onetime_bench (dropped and re-created per run).
+BENCH_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+BENCH_STAMP := $(BENCH_VENV)/.installed-snappass-1.6.2
+
+$(BENCH_STAMP):
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check \
+		snappass==1.6.2 gunicorn==27.0.1 py-spy==0.4.3
+	touch $@
+
+bench-tools: $(STAMP) $(BENCH_STAMP) ## Install what `make bench` needs (wrk, redis, pgbench, snappass)
+	@missing=""; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v pgbench >/dev/null || missing="$$missing postgresql-contrib"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# Bounded: every load run stops by itself (5 s each; BENCH_ARGS="--duration N"), the run
+# is interrupted after 40 minutes whatever happens. Traffic goes to 127.0.0.1 only.
+bench: bench-tools ## Load-test OneTime vs the PostgreSQL floor and snappass (bench-results/)
+	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
+	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=60 2400 $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment and local data (.local holds dev keys!)
 	rm -rf $(VENV) .local staticfiles .mypy_cache .pytest_cache .ruff_cache
