@@ -104,7 +104,7 @@ class LanguageSwitchMiddleware:
             lang,
             max_age=settings.LANGUAGE_COOKIE_AGE,
             samesite="Lax",
-            secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
+            secure=settings.LANGUAGE_COOKIE_SECURE,
             httponly=True,
         )
         return response

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onetime.core import metrics
 from onetime.core.auth import bearer_matches
-from onetime.core.errors import ServiceError, error_page
+from onetime.core.errors import UNAVAILABLE_RETRY_AFTER, ServiceError, error_page
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,11 @@ def readyz(request: HttpRequest) -> HttpResponse:
             cursor.execute("SELECT 1")
     except DatabaseError as exc:
         logger.error("readiness check failed: %s", type(exc).__name__)
-        return JsonResponse({"status": "unavailable"}, status=503, headers={"Retry-After": "5"})
+        return JsonResponse(
+            {"status": "unavailable"},
+            status=503,
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+        )
     return JsonResponse({"status": "ok"})
 
 
