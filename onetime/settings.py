@@ -201,6 +201,8 @@ except ValueError:
     ) from None
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that needs no round trip (onetime/core/postgresql).
+    _db["ENGINE"] = "onetime.core.postgresql"
     _db.setdefault("OPTIONS", {}).update(
         {
             # Values travel apart from the SQL text ($1, $2 …), so a failed statement that
