@@ -1,11 +1,15 @@
 """
 Use cases of one-time secrets. The web pages and the JSON API both call these.
 
-Every state change happens inside a transaction that holds the secret's row lock
-(SELECT … FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction mode takes the
-database write lock at BEGIN). Concurrent reveals therefore queue up, and only the first
-one finds the secret active: it alone decrypts, and it wipes the ciphertext in the same
-transaction, before any plaintext leaves this module.
+A reveal is a claim: one statement turns the row from active to revealed and wipes its
+ciphertext, and only the caller whose statement changed the row gets the plaintext. The
+common case (no passphrase) reads the blob, decrypts it, then claims it with a
+compare-and-set UPDATE in autocommit: concurrent reveals may all decrypt, but exactly one
+UPDATE matches an active row, and the others discard what they decrypted. A blob that
+cannot be decrypted is never claimed. Every other change (passphrase attempts, burns,
+expiry) happens inside a transaction that holds the secret's row lock (SELECT … FOR UPDATE
+on PostgreSQL; on SQLite the IMMEDIATE transaction mode takes the database write lock at
+BEGIN), so that concurrent callers queue up and each sees the state the previous one left.
 """
 
 import hashlib
@@ -205,11 +209,64 @@ def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: st
 
     Wrong passphrases are counted under the row lock; the last allowed one destroys the
     secret. A blob that the server's keys cannot open raises Unavailable and leaves the
-    secret untouched (the transaction rolls back), so it can be revealed once repaired.
+    secret untouched (it is never claimed), so it can be revealed once repaired.
     """
     ratelimit.rate_limit_hit(ratelimit.REVEAL, client_ip)
     if passphrase:
         _check_passphrase(passphrase)
+    plaintext = _reveal_plain(secret_id)
+    if plaintext is not None:
+        return plaintext
+    return _reveal_locked(secret_id, passphrase)
+
+
+def _reveal_plain(secret_id: uuid.UUID) -> str | None:
+    """
+    Reveal an active secret without a passphrase in two statements and no transaction.
+
+    Return None, having changed nothing, when the secret is anything else (missing, ended,
+    expired, with a passphrase) or another caller claimed it first: the locked path then
+    gives the right answer. A blob the keys cannot open raises Unavailable before the claim.
+    """
+    secret = (
+        Secret.objects.only("id", "state", "ciphertext", "passphrase_required", "expires_at")
+        .filter(pk=secret_id)
+        .first()
+    )
+    if (
+        secret is None
+        or secret.passphrase_required
+        or secret.state_at(timezone.now()) != State.ACTIVE
+        or secret.ciphertext is None
+    ):
+        return None
+    try:
+        plaintext = crypto.unseal(
+            bytes(secret.ciphertext),
+            secret_id=secret.id,
+            keys=settings.ONETIME_ENCRYPTION_KEYS,
+            passphrase=None,
+        )
+    except crypto.DecryptionError as exc:
+        logger.error("secret %s cannot be decrypted: %s", str(secret.id)[:8], exc)
+        raise Unavailable from None
+    except crypto.PassphraseRequired:  # pragma: no cover - passphrase_required says so first
+        return None
+    # The clock is read after decrypting, right before the claim: the UPDATE matches only a
+    # row that is still active and not yet expired at that instant.
+    now = timezone.now()
+    claimed = Secret.objects.filter(pk=secret.pk, state=State.ACTIVE, expires_at__gt=now).update(
+        state=State.REVEALED, ciphertext=None, ended_at=now
+    )
+    if claimed != 1:
+        return None
+    metrics.SECRETS_REVEALED.inc()
+    logger.info("secret %s revealed", str(secret.id)[:8])
+    return plaintext.decode("utf-8")
+
+
+def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None) -> str:
+    """Reveal under the row lock: passphrases, expiry and every error answer."""
     error: ServiceError | None = None
     plaintext = b""
     with transaction.atomic():
