@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -68,60 +68,77 @@ def _draw_code() -> str:
 
 def _lock_account(
     *, telegram_user_id: int, username: str | None, first_name: str, now: datetime
-) -> TelegramAccount:
-    """Create the account if needed, lock its row and refresh its name and username."""
+) -> None:
+    """Create the account or bring its name and username up to date, and lock its row."""
     username = username.lstrip("@").lower() if username else None
-    TelegramAccount.objects.bulk_create(
-        [TelegramAccount(telegram_user_id=telegram_user_id, updated_at=now)],
-        ignore_conflicts=True,
-    )
-    account = TelegramAccount.objects.select_for_update().get(pk=telegram_user_id)
-    if (account.username, account.first_name) != (username, first_name):
-        if username:
-            # A username moves with its owner: whoever held it before no longer does.
-            TelegramAccount.objects.filter(username=username).exclude(pk=account.pk).update(
-                username=None
-            )
-        account.username, account.first_name, account.updated_at = username, first_name, now
-        account.save(update_fields=["username", "first_name", "updated_at"])
-    return account
+    if username:
+        # A username moves with its owner: whoever held it before no longer does.
+        TelegramAccount.objects.filter(username=username).exclude(pk=telegram_user_id).update(
+            username=None
+        )
+    # One statement inserts or locks the row: ON CONFLICT DO UPDATE locks the existing row
+    # even when its WHERE leaves it unchanged (only a changed name is written).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO telegram_accounts"
+            " (telegram_user_id, username, first_name, failed_attempts, updated_at)"
+            " VALUES (%s, %s, %s, 0, %s)"
+            " ON CONFLICT (telegram_user_id) DO UPDATE SET username = excluded.username,"
+            " first_name = excluded.first_name, updated_at = excluded.updated_at"
+            " WHERE telegram_accounts.username IS DISTINCT FROM excluded.username"
+            " OR telegram_accounts.first_name <> excluded.first_name",
+            [telegram_user_id, username, first_name, _db_datetime(now)],
+        )
+
+
+def _db_datetime(value: datetime) -> str | datetime | None:
+    """A datetime as the ORM would send it (SQLite stores UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _insert_code(*, telegram_user_id: int, code: str, expires_at: datetime, now: datetime) -> bool:
+    """
+    Store ``code`` as the user's code unless the code or the user already has a row.
+
+    ON CONFLICT DO NOTHING rather than a caught IntegrityError: PostgreSQL logs a failed
+    statement with its values ("Key (code)=(…) already exists"), and the colliding code is
+    another user's active one.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO user_codes (code, telegram_user_id, expires_at, created_at)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [code, telegram_user_id, _db_datetime(expires_at), _db_datetime(now)],
+        )
+        return cursor.fetchone() is not None
 
 
 def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) -> IssuedCode:
     """Return the user's active code, or a new one valid TELEGRAM_CODE_EXPIRATION_MINUTES."""
     started = time.perf_counter()
-    now = timezone.now()
     with transaction.atomic():
+        now = timezone.now()
         _lock_account(
             telegram_user_id=telegram_user_id, username=username, first_name=first_name, now=now
         )
         now = timezone.now()  # once the lock is held (see code_verify)
-        current = UserCode.objects.filter(telegram_user_id=telegram_user_id).first()
-        if current is not None and current.expires_at > now:
-            logger.info("code: returned the active code of user %d", telegram_user_id)
-            return IssuedCode(code=current.code, expires_at=current.expires_at, created=False)
-        if current is not None:
-            current.delete()
         expires_at = now + timedelta(minutes=settings.TELEGRAM_CODE_EXPIRATION_MINUTES)
+        # Try to insert first: a user without a row (the common case) is done in one
+        # statement. When nothing was inserted, either the user has a row (active: return
+        # it; expired: replace it) or the code is another user's (draw again). The row lock
+        # keeps this race-free: only this transaction writes codes for this user.
         for attempt in range(1, MAX_GENERATION_ATTEMPTS + 1):  # noqa: B007 - logged below
             code = _draw_code()
-            # ON CONFLICT DO NOTHING rather than a caught IntegrityError: PostgreSQL logs a
-            # failed statement with its values ("Key (code)=(…) already exists"), and the
-            # colliding code is another user's active one. The user's row lock keeps the
-            # check below race-free: only this transaction inserts codes for this user.
-            UserCode.objects.bulk_create(
-                [
-                    UserCode(
-                        code=code,
-                        telegram_user_id=telegram_user_id,
-                        expires_at=expires_at,
-                        created_at=now,
-                    )
-                ],
-                ignore_conflicts=True,
-            )
-            if UserCode.objects.filter(telegram_user_id=telegram_user_id, code=code).exists():
+            if _insert_code(
+                telegram_user_id=telegram_user_id, code=code, expires_at=expires_at, now=now
+            ):
                 break
+            current = UserCode.objects.filter(telegram_user_id=telegram_user_id).first()
+            if current is not None and current.expires_at > now:
+                logger.info("code: returned the active code of user %d", telegram_user_id)
+                return IssuedCode(code=current.code, expires_at=current.expires_at, created=False)
+            if current is not None:
+                current.delete()
         else:
             logger.error(
                 "code: no free code for user %d after %d attempts",
