@@ -1,9 +1,10 @@
 """
 Use cases of temporary codes: issue one to a Telegram user, verify it for a website.
 
-Both run inside a transaction holding the user's account row lock (SELECT … FOR UPDATE;
-on SQLite the IMMEDIATE transaction mode), so concurrent /code requests of one user queue
-up and agree on one code, and concurrent verifications of one code let exactly one win.
+Both run inside a transaction holding the user's account row lock (issue: the upsert's
+INSERT … ON CONFLICT DO UPDATE; verify: SELECT … FOR UPDATE; on SQLite the IMMEDIATE
+transaction mode), so concurrent /code requests of one user queue up and agree on one
+code, and concurrent verifications of one code let exactly one win.
 """
 
 import hmac
@@ -123,29 +124,34 @@ def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) 
         )
         now = timezone.now()  # once the lock is held (see code_verify)
         expires_at = now + timedelta(minutes=settings.TELEGRAM_CODE_EXPIRATION_MINUTES)
-        # Try to insert first: a user without a row (the common case) is done in one
-        # statement. When nothing was inserted, either the user has a row (active: return
-        # it; expired: replace it) or the code is another user's (draw again). The row lock
-        # keeps this race-free: only this transaction writes codes for this user.
-        for attempt in range(1, MAX_GENERATION_ATTEMPTS + 1):  # noqa: B007 - logged below
-            code = _draw_code()
-            if _insert_code(
-                telegram_user_id=telegram_user_id, code=code, expires_at=expires_at, now=now
-            ):
-                break
+        # Insert first: a user without a row (the common case) is done in one statement.
+        # When nothing was inserted, the user has a row (active: return it; expired: replace
+        # it) or the code is another user's (draw again, without asking about the user's row
+        # again). The row lock keeps this race-free: only this transaction writes this user's
+        # codes.
+        code, attempt = _draw_code(), 1
+        if not _insert_code(
+            telegram_user_id=telegram_user_id, code=code, expires_at=expires_at, now=now
+        ):
             current = UserCode.objects.filter(telegram_user_id=telegram_user_id).first()
             if current is not None and current.expires_at > now:
                 logger.info("code: returned the active code of user %d", telegram_user_id)
                 return IssuedCode(code=current.code, expires_at=current.expires_at, created=False)
             if current is not None:
                 current.delete()
-        else:
-            logger.error(
-                "code: no free code for user %d after %d attempts",
-                telegram_user_id,
-                MAX_GENERATION_ATTEMPTS,
-            )
-            raise CodeGenerationFailed
+            for attempt in range(2, MAX_GENERATION_ATTEMPTS + 1):  # noqa: B007 - logged below
+                code = _draw_code()
+                if _insert_code(
+                    telegram_user_id=telegram_user_id, code=code, expires_at=expires_at, now=now
+                ):
+                    break
+            else:
+                logger.error(
+                    "code: no free code for user %d after %d attempts",
+                    telegram_user_id,
+                    MAX_GENERATION_ATTEMPTS,
+                )
+                raise CodeGenerationFailed
     metrics.CODES_CREATED.inc()
     metrics.CODE_GENERATION_SECONDS.observe(time.perf_counter() - started)
     logger.info("code: created for user %d (attempt %d)", telegram_user_id, attempt)
