@@ -249,7 +249,13 @@ class Bench:
         self.workdir = RESULTS / stamp
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix="onetime-bench-"))
-        self.results: dict[str, Any] = {"started_at": stamp, "runs": [], "load1": []}
+        self.results: dict[str, Any] = {
+            "started_at": stamp,
+            "runs": [],
+            "load1": [],
+            "gunicorn_cmd_args": os.environ.get("GUNICORN_CMD_ARGS", ""),
+            "access_log": not args.no_access_log,
+        }
         self.run_counter = 0
         # Keys and tokens for this run only.
         self.app_env = {
@@ -646,6 +652,8 @@ class Bench:
             "NO_SSL": "true",
             "SECRET_KEY": secrets.token_urlsafe(32),
         }
+        # GUNICORN_CMD_ARGS (e.g. another worker class, to measure it) is for OneTime only.
+        env.pop("GUNICORN_CMD_ARGS", None)
         redis = self.procs.start(
             [
                 "redis-server",
@@ -899,6 +907,12 @@ class Bench:
             f"PostgreSQL {m['postgresql']}, {self.args.reps} x {self.args.duration:g} s per cell, "
             f"load average at start {self.results['load1_at_start']:.2f}, others' CPU at start "
             f"{self.results['others_cpu_pct_at_start']}%"
+            + ("" if self.results["access_log"] else ", OneTime without its access log")
+            + (
+                f", GUNICORN_CMD_ARGS={extra!r}"
+                if (extra := self.results["gunicorn_cmd_args"])
+                else ""
+            )
         )
         print()
         header = (
