@@ -1,6 +1,7 @@
 """
 gunicorn settings (used by docker/entrypoint.sh web). Environment: PORT (8000),
-WEB_CONCURRENCY (workers; default 2 × CPUs + 1), GUNICORN_TIMEOUT (30 s).
+WEB_CONCURRENCY (workers; default 2 × CPUs + 1), GUNICORN_TIMEOUT (30 s),
+GUNICORN_ACCESS_LOG (on).
 """
 
 import os
@@ -24,7 +25,9 @@ max_requests = 10_000
 max_requests_jitter = 1_000
 # Containers have a memory-backed /dev/shm; the default tmp dir may be a slow overlay.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
-accesslog = "-"
+# One line per request on stdout; GUNICORN_ACCESS_LOG=off when a proxy in front already
+# logs requests (it costs ~3 % of an API request, docs/performance.md).
+accesslog = None if os.environ.get("GUNICORN_ACCESS_LOG", "on").lower() in {"off", "0"} else "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 

@@ -377,10 +377,9 @@ class Bench:
             "--control-socket",
             str(self.tmp / "onetime.ctl"),
         ]
-        if not access_log:
-            cmd += ["--access-logfile", ""]
+        env = {**self.app_env, "GUNICORN_ACCESS_LOG": "on" if access_log else "off"}
         proc = self.procs.start(
-            [*cmd, "onetime.wsgi"], env=self.app_env, logfile=self.workdir / "onetime.log"
+            [*cmd, "onetime.wsgi"], env=env, logfile=self.workdir / "onetime.log"
         )
         self.port = port
         wait_http(f"http://127.0.0.1:{port}/healthz")
@@ -1055,7 +1054,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-peer", action="store_true")
     p.add_argument("--no-scale", action="store_true")
     p.add_argument("--no-profile", action="store_true", help="skip the py-spy profile")
-    p.add_argument("--no-access-log", action="store_true", help="gunicorn --access-logfile ''")
+    p.add_argument("--no-access-log", action="store_true", help="GUNICORN_ACCESS_LOG=off")
     p.add_argument("--keep-db", action="store_true", help=f"keep {DB_NAME} afterwards")
     p.add_argument("--max-load", type=float, default=1.5, help="wait until load1 is below")
     p.add_argument("--wait-quiet", type=float, default=300, help="seconds to wait at most")

@@ -6,6 +6,7 @@ production settings pass Django's deployment checks.
 """
 
 import re
+import runpy
 import shutil
 import socket
 import subprocess
@@ -201,3 +202,15 @@ def test_health_checks_answer_probes_that_come_by_ip_address(client, settings, p
 
     assert probe.status_code == 200
     assert page.status_code == 400  # everything else still checks the host
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "-"), ("on", "-"), ("off", None)])
+def test_the_access_log_is_on_unless_turned_off(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("GUNICORN_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("GUNICORN_ACCESS_LOG", value)
+
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+    assert config["accesslog"] == expected
