@@ -218,10 +218,10 @@ def per_process(directory: Path, name: str, **labels: str) -> dict[str, float]:
     return values
 
 
-def wait_for_workers(directory: Path, count: int, timeout: float = 60) -> None:
-    """Wait until ``count`` processes have loaded the app (each creates its counter file)."""
+def wait_for_workers(log: Path, count: int, timeout: float = 60) -> None:
+    """Wait until gunicorn has started ``count`` workers (forked from the preloaded app)."""
     deadline = time.monotonic() + timeout
-    while len(list(directory.glob("counter_*.db"))) < count:
+    while log.read_text(errors="replace").count("Booting worker") < count:
         assert time.monotonic() < deadline, f"fewer than {count} workers started"
         time.sleep(0.1)
 
@@ -247,7 +247,7 @@ def test_several_gunicorn_workers_report_one_sum_also_across_worker_restarts(tmp
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(f"{base}/metrics", server)
-        wait_for_workers(multiproc, 3)
+        wait_for_workers(tmp_path / "gunicorn.log", 3)
 
         with ThreadPoolExecutor(max_workers=10) as pool:
             statuses = list(pool.map(lambda _: http_get(f"{base}/healthz").status, range(30)))
