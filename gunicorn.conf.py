@@ -23,10 +23,6 @@ keepalive = 5
 # Recycle workers now and then, so that a slow leak cannot grow without bound.
 max_requests = 10_000
 max_requests_jitter = 1_000
-# Import the app once in the master: a worker (a new one after max_requests, too) starts by
-# forking, in milliseconds, instead of importing Django for a second or more while requests
-# queue; the workers share the imported code's memory. No connection is opened on import.
-preload_app = True
 # Containers have a memory-backed /dev/shm; the default tmp dir may be a slow overlay.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # One line per request on stdout; GUNICORN_ACCESS_LOG=off when a proxy in front already

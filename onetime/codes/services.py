@@ -191,6 +191,7 @@ def code_verify(
             raise InvalidCode
         current = UserCode.objects.filter(telegram_user_id=account.pk, expires_at__gt=now).first()
         well_formed = _CODE_FORMAT.fullmatch(code) is not None
+        before = (account.failed_attempts, account.locked_until)
         if current is not None and well_formed and hmac.compare_digest(current.code, code):
             current.delete()
             account.failed_attempts, account.locked_until = 0, None
@@ -205,7 +206,8 @@ def code_verify(
             logger.info(
                 "code: wrong code for user %d (%d in a row)", account.pk, account.failed_attempts
             )
-        account.save(update_fields=["failed_attempts", "locked_until"])
+        if (account.failed_attempts, account.locked_until) != before:
+            account.save(update_fields=["failed_attempts", "locked_until"])
     if failed:
         raise InvalidCode
     return account
