@@ -7,16 +7,15 @@ for longer and longer.
 
 import logging
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from onetime.codes import services
 from onetime.codes.models import TelegramAccount, UserCode
+from tests.concurrency import race
 from tests.conftest import post_json
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
@@ -322,30 +321,9 @@ def test_it_counts_20_concurrent_wrong_codes_exactly(monkeypatch, failures_per_c
     monkeypatch.setattr(services, "FAILURES_PER_CODE", failures_per_code)
     code = issue()
     racers = 20
-    barrier = threading.Barrier(racers)
-    statuses: list[int | str] = []
 
-    def guess() -> None:
-        try:
-            try:
-                connection.ensure_connection()
-                barrier.wait(timeout=30)
-            except BaseException as exc:
-                barrier.abort()
-                statuses.append(repr(exc))
-                return
-            try:
-                statuses.append(verify_id(Client(), wrong(code)).status_code)
-            except BaseException as exc:
-                statuses.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=guess) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = race(lambda: verify_id(Client(), wrong(code)).status_code, racers=racers)
+    statuses = [o.value if o.error is None else repr(o.error) for o in outcomes]
 
     assert statuses == [400] * racers
     assert account().failed_attempts == counted
