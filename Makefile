@@ -56,6 +56,7 @@ migrations-check: $(STAMP) ## Fail if a model change has no migration
 
 pytest: $(STAMP) database ## Only the tests: PostgreSQL first, then the `sqlite` subset on SQLite
 	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	mkdir -p .local
 	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/.local/sqlite.sqlite3 $(BIN)/pytest -m sqlite -q $(PYTEST_ARGS)
 
 messages: $(STAMP) ## Extract and compile translations (needs GNU gettext)

@@ -112,6 +112,28 @@ def test_it_deletes_100000_expired_codes_keeps_10000_active_ones_in_few_queries(
 
 
 @pytest.mark.django_db
+def test_it_finds_each_batch_by_the_primary_key_not_by_scanning_the_table():
+    # With "id IN (SELECT … LIMIT 10000)" PostgreSQL hash-joined the batch against a scan
+    # of the whole table, once per batch: 1 M expired codes took 14 s instead of 3.
+    make_codes(50_000, expired=True, first=1_000_000)
+    make_codes(50_000, expired=False, first=2_000_000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE user_codes")
+    with CaptureQueriesContext(connection) as queries:
+        cleanup_run()
+    delete = next(q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "user_codes"'))
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + delete)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Scan using user_codes_pkey on user_codes " in plan, plan
+    assert "Seq Scan on user_codes " not in plan, plan
+    assert expired_codes() == 0
+    assert active_codes() == 50_000
+
+
+@pytest.mark.django_db
 @pytest.mark.sqlite
 def test_it_deletes_a_code_at_its_expiry_instant_and_keeps_a_younger_one(time_machine):
     time_machine.move_to(T0, tick=False)

@@ -215,7 +215,7 @@ def code_verify(
 
 def codes_delete_expired(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
     """Delete expired codes, ``batch_size`` rows per statement; return how many."""
-    expired = UserCode.objects.filter(expires_at__lte=now)
+    expired = UserCode.objects.filter(expires_at__lte=now).order_by("expires_at")
     if dry_run:
         return expired.count()
     total = delete_in_batches(expired, batch_size=batch_size)

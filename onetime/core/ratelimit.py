@@ -91,7 +91,7 @@ def rate_limit_hit(policy: str, ip: str) -> None:
 
 def rate_limits_purge(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
     """Delete counters of windows that have ended, in batches; return how many."""
-    ended = RateLimitHit.objects.filter(expires_at__lte=now)
+    ended = RateLimitHit.objects.filter(expires_at__lte=now).order_by("expires_at")
     if dry_run:
         return ended.count()
     return delete_in_batches(ended, batch_size=batch_size)

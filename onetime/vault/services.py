@@ -353,7 +353,7 @@ def receipt_burn(*, token: str) -> Secret:
 
 def secrets_expire(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
     """Wipe active secrets past their TTL into expired tombstones; return how many."""
-    expired = Secret.objects.filter(state=State.ACTIVE, expires_at__lte=now)
+    expired = Secret.objects.filter(state=State.ACTIVE, expires_at__lte=now).order_by("expires_at")
     if dry_run:
         return expired.count()
     total = update_in_batches(
@@ -369,7 +369,11 @@ def secrets_expire(*, now: datetime, batch_size: int, dry_run: bool = False) -> 
 
 def tombstones_purge(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
     """Delete tombstones that ended more than ONETIME_TOMBSTONE_DAYS ago; return how many."""
-    old = Secret.objects.exclude(state=State.ACTIVE).filter(ended_at__lt=now - retention())
+    old = (
+        Secret.objects.exclude(state=State.ACTIVE)
+        .filter(ended_at__lt=now - retention())
+        .order_by("ended_at")
+    )
     if dry_run:
         return old.count()
     return delete_in_batches(old, batch_size=batch_size)
