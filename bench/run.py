@@ -535,8 +535,9 @@ class Bench:
             "pgbench",
             "-n",
             "-M",
-            # Like the app: psycopg binds server-side (settings: server_side_binding).
-            "extended",
+            # Like the app: psycopg binds server-side and prepares what a connection repeats
+            # (settings: server_side_binding, DATABASE_PREPARED_STATEMENTS).
+            "prepared",
             "-c",
             str(conc),
             "-j",

@@ -209,6 +209,10 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
             # PostgreSQL logs never carries a code or a ciphertext.
             "server_side_binding": True,
             "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, min_value=1),
+            # A statement run 5 times on a connection is prepared (psycopg's default; Django
+            # turns it off for poolers that cannot keep prepared statements): PostgreSQL
+            # then skips parsing and planning it, a third of its CPU per create+reveal.
+            "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None,
         }
     )
     _statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, min_value=0)
