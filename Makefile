@@ -17,7 +17,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-a-secret \
 	ONETIME_RATE_CREATE=off ONETIME_RATE_REVEAL=off
 
 .PHONY: help install run test database lint fmt pytest migrations-check messages schema lock clean \
-	bench bench-tools
+	bench bench-tools bench-cpu
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -84,11 +84,12 @@ $(BENCH_STAMP):
 		snappass==1.6.2 gunicorn==27.0.1 py-spy==0.4.3
 	touch $@
 
-bench-tools: $(STAMP) $(BENCH_STAMP) ## Install what `make bench` needs (wrk, redis, pgbench, snappass)
+bench-tools: $(STAMP) $(BENCH_STAMP) ## Install what the benches need (wrk, redis, pgbench, valgrind, snappass)
 	@missing=""; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v pgbench >/dev/null || missing="$$missing postgresql-contrib"; \
+	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing from Debian"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -99,6 +100,11 @@ bench-tools: $(STAMP) $(BENCH_STAMP) ## Install what `make bench` needs (wrk, re
 bench: bench-tools ## Load-test OneTime vs the PostgreSQL floor and snappass (bench-results/)
 	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
 	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=60 2400 $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Instructions per request under callgrind: repeatable where `make bench`'s rates drift.
+bench-cpu: bench-tools ## CPU per request in instructions (callgrind), for comparing levers
+	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
+	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout 1200 $(BIN)/python bench/cpu.py $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment and local data (.local holds dev keys!)
 	rm -rf $(VENV) .local staticfiles .mypy_cache .pytest_cache .ruff_cache
