@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from onetime.bot import texts
@@ -215,3 +215,29 @@ def test_it_enforces_uniqueness_without_an_index_that_no_query_uses():
     assert not [d for d in indexes.values() if "pattern_ops" in d], indexes
     assert "UNIQUE" in indexes["user_codes_code_key"]
     assert "UNIQUE" in indexes["telegram_accounts_username_key"]
+
+
+def test_the_username_constraint_is_checked_at_commit_on_postgresql():
+    # When two first /code of one new user race, the loser's insert must conflict on
+    # telegram_user_id (ON CONFLICT's arbiter: wait, then update), not first on the
+    # username, which would be an error. Checked at commit, the username cannot win.
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL catalog")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT condeferrable, condeferred FROM pg_constraint WHERE conname = %s",
+            ["telegram_accounts_username_key"],
+        )
+        assert cursor.fetchall() == [(True, True)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_accounts_cannot_share_a_username_on_either_database():
+    # SQLite has no deferrable constraints: migration codes.0004 gives it a unique index.
+    now = timezone.now()
+    TelegramAccount.objects.create(telegram_user_id=1, username="alice", updated_at=now)
+
+    with pytest.raises(IntegrityError, match="username"), transaction.atomic():
+        TelegramAccount.objects.create(telegram_user_id=2, username="alice", updated_at=now)
+
+    assert list(TelegramAccount.objects.values_list("telegram_user_id", flat=True)) == [1]

@@ -26,7 +26,9 @@ class TelegramAccount(models.Model):
             # update. Checked at commit (deferred): when two first /code requests of one new
             # user race, the loser's insert must fail on telegram_user_id, which ON CONFLICT
             # turns into "wait, then update", and not first on the username, which would be
-            # an error (PostgreSQL resolves conflicts only on the arbiter index).
+            # an error (PostgreSQL resolves conflicts only on the arbiter index). SQLite has
+            # no deferrable constraints and skips this one: migration 0004 gives it a plain
+            # unique index instead.
             models.UniqueConstraint(
                 fields=["username"],
                 name="telegram_accounts_username_key",
