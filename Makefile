@@ -17,7 +17,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-a-secret \
 	ONETIME_RATE_CREATE=off ONETIME_RATE_REVEAL=off
 
 .PHONY: help install run test database lint fmt pytest migrations-check messages schema lock clean \
-	bench bench-tools bench-cpu
+	bench bench-tools bench-cpu bench-servers
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -105,6 +105,19 @@ bench: bench-tools ## Load-test OneTime vs the PostgreSQL floor and snappass (be
 bench-cpu: bench-tools ## CPU per request in instructions (callgrind), for comparing levers
 	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
 	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout 1200 $(BIN)/python bench/cpu.py $(BENCH_ARGS)
+
+# gunicorn against granian, the same app side by side (docs/performance.md, lever 13).
+# Granian gets its own venv: the app does not depend on it.
+GRANIAN_STAMP := .local/bench/granian/.installed-2.8.9
+$(GRANIAN_STAMP): requirements.lock
+	rm -rf .local/bench/granian && $(PYTHON) -m venv .local/bench/granian
+	.local/bench/granian/bin/python -m pip install -q --disable-pip-version-check \
+		-r requirements.lock granian==2.8.9
+	touch $@
+
+bench-servers: bench-tools $(GRANIAN_STAMP) ## gunicorn vs granian, alternating runs (lever 13)
+	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
+	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=60 1200 $(BIN)/python bench/servers.py $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment and local data (.local holds dev keys!)
 	rm -rf $(VENV) .local staticfiles .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,161 @@
+"""
+`make bench-servers`: the same OneTime under gunicorn (the project's gunicorn.conf.py) and
+under granian, side by side, runs alternating so that machine drift hits both alike.
+
+Both servers run at once on their own ports with the same settings, the same scratch
+database (onetime_bench_servers, dropped and re-created) and WEB_CONCURRENCY workers each;
+wrk drives one at a time with bench/lua's scripts. Access logs are off on both (granian's
+cannot redact paths). Granian comes from its own venv (.local/bench/granian, made by the
+Makefile): the app does not depend on it. Prints medians with min-max and worker RSS.
+Every run stops by itself (wrk -d); traffic goes to 127.0.0.1 only.
+"""
+
+# The bench runs its own tools with arguments it builds: no outside input reaches them.
+# ruff: noqa: S603, S607
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from run import LUA, ROOT, free_port, wait_http
+
+DB = "onetime_bench_servers"
+GRANIAN = ROOT / ".local/bench/granian/bin/granian"
+HOOK = secrets.token_urlsafe(24)
+
+
+def psql(admin_url: str, sql: str) -> None:
+    subprocess.run(["psql", admin_url, "-qc", sql], check=True, timeout=60)
+
+
+def rss_mb(pid: int) -> list[int]:
+    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    out = []
+    for kid in kids.split():
+        status = Path(f"/proc/{kid}/status").read_text()
+        out.append(int(status.split("VmRSS:")[1].split()[0]) // 1024)
+    return out
+
+
+def wrk(script: str, port: int, conc: int, duration: float, base: int) -> tuple[float, float]:
+    env = {
+        **os.environ,
+        "BENCH_LUA_DIR": str(LUA),
+        "BENCH_THREADS": "2",
+        "BENCH_WEBHOOK_SECRET": HOOK,
+        "BENCH_BASE": str(base),
+    }
+    cmd = ["wrk", "-t", "2", "-c", str(conc), "-d", f"{duration:g}s", "--timeout", "5s"]
+    cmd += ["-s", str(LUA / f"{script}.lua"), f"http://127.0.0.1:{port}"]
+    out = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, check=True, timeout=duration + 60
+    ).stdout
+    res = json.loads(out.split("BENCH_JSON ", 1)[1].splitlines()[0])
+    if res["bad"] or res["err_status"]:
+        sys.exit(f"{script}: {res['bad']} unexpected answers on port {port}")
+    done = res["cycles"] if script == "cycle" else res["ok"]
+    return done / (res["duration_us"] / 1e6), res["lat_p99_us"] / 1000
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--duration", type=float, default=8)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--plan", default="cycle:8,cycle:32,create:32,code:32,healthz:32")
+    args = p.parse_args()
+    admin = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    workers = str(os.cpu_count() or 1)
+    tmp = Path(tempfile.mkdtemp(prefix="onetime-servers-"))
+    (tmp / "metrics").mkdir()
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ONETIME_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "DATABASE_URL": admin.rsplit("/", 1)[0] + f"/{DB}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "ONETIME_RATE_CREATE": "off",
+        "ONETIME_RATE_REVEAL": "off",
+        "TELEGRAM_WEBHOOK_SECRET": HOOK,
+        "WEB_CONCURRENCY": workers,
+        "GUNICORN_ACCESS_LOG": "off",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+        "DJANGO_SETTINGS_MODULE": "onetime.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    psql(admin, f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    psql(admin, f'CREATE DATABASE "{DB}"')
+    manage = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
+    subprocess.run(manage, cwd=ROOT, env=env, check=True, timeout=300)
+    ports = {"gunicorn": free_port(), "granian": free_port()}
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
+    granian = [str(GRANIAN), "--interface", "wsgi", "--workers", workers, "--no-access-log"]
+    commands = {
+        "gunicorn": [
+            *gunicorn,
+            *("--bind", f"127.0.0.1:{ports['gunicorn']}"),
+            *("--control-socket", str(tmp / "g.ctl")),
+            "onetime.wsgi",
+        ],
+        # One blocking thread per worker: one request at a time, as a gunicorn sync worker.
+        "granian": [
+            *granian,
+            *("--blocking-threads", "1", "--host", "127.0.0.1", "--port", str(ports["granian"])),
+            "onetime.wsgi:application",
+        ],
+    }
+    procs = {
+        name: subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=(tmp / f"{name}.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for name, cmd in commands.items()
+    }
+    results: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+    try:
+        for port in ports.values():
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+        for rep in range(args.reps):
+            for step in args.plan.split(","):
+                script, conc = step.split(":")
+                order = list(ports) if rep % 2 == 0 else list(reversed(ports))
+                for name in order:
+                    base = 10**9 + (rep * 2 + (name == "granian")) * 10**7  # new users
+                    rate, p99 = wrk(script, ports[name], int(conc), args.duration, base)
+                    results.setdefault((script, int(conc), name), []).append((rate, p99))
+                    line = f"{script:8} c={conc:>2} {name:9} {rate:8.1f}/s p99 {p99:.1f} ms"
+                    print(f"rep {rep} {line}", flush=True)
+        print("\nmedians (min-max), requests or cycles per second; p99 median")
+        for (script, conc, name), runs in results.items():
+            rates = sorted(r for r, _ in runs)
+            p99 = statistics.median(q for _, q in runs)
+            print(
+                f"{script:8} c={conc:>2} {name:9} {statistics.median(rates):8.1f}"
+                f" ({rates[0]:.0f}-{rates[-1]:.0f})  p99 {p99:.1f} ms"
+            )
+        for name, proc in procs.items():
+            print(f"{name} worker RSS (MB): {rss_mb(proc.pid)}")
+    finally:
+        for proc in procs.values():
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            proc.wait(timeout=30)
+        psql(admin, f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
