@@ -8,8 +8,10 @@ thread), and a barrier releases them together once each is connected.
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -99,3 +101,27 @@ def test_it_lets_exactly_one_of_32_concurrent_verifications_of_one_code_succeed(
         assert account.failed_attempts == services.FAILURES_PER_CODE
         assert account.locked_until is not None
     print(f"\n{count} races of {RACERS} verifies: {time.perf_counter() - started:.2f} s")
+
+
+def test_two_users_claiming_one_username_at_once_both_get_a_code():
+    # A username changed hands, and the old owner's update arrives with it while the new
+    # owner asks too: each moves the username off the other accounts, sees no other claim
+    # (not committed yet) and takes it; the unique check at commit fails for the second.
+    # That one runs again, moves the username off the first and takes it: the last writer
+    # holds the username, and neither user is told the service is unavailable.
+    for trial in range(trials(20)):
+        users = [7_200_000_000 + 2 * trial, 7_200_000_001 + 2 * trial]
+        username = f"handover{trial}"
+        next_user = iter(users).__next__
+
+        def claim(username: str = username, next_user: Callable[[], int] = next_user) -> Any:
+            return services.code_issue(
+                telegram_user_id=next_user(), username=username, first_name="Racer"
+            )
+
+        outcomes = race(claim, racers=2)
+
+        errors = [repr(o.error) for o in outcomes if o.error is not None]
+        assert not errors, f"trial {trial}: {errors}"
+        assert TelegramAccount.objects.filter(username=username).count() == 1, f"trial {trial}"
+        assert UserCode.objects.filter(telegram_user_id__in=users).count() == 2, f"trial {trial}"

@@ -14,9 +14,10 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -117,6 +118,29 @@ def _insert_code(*, telegram_user_id: int, code: str, expires_at: datetime, now:
 def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) -> IssuedCode:
     """Return the user's active code, or a new one valid TELEGRAM_CODE_EXPIRATION_MINUTES."""
     started = time.perf_counter()
+    issue = partial(
+        _issue, telegram_user_id=telegram_user_id, username=username, first_name=first_name
+    )
+    try:
+        issued, attempt = issue()
+    except IntegrityError:
+        # Two users claimed one username at once (it changed hands, and an update of the
+        # old owner's came in with the new owner's): neither saw the other's uncommitted
+        # claim, and the username's unique check failed at this commit. Once more: the
+        # other claim is committed now, and the username moves from it to this user.
+        logger.info("code: username claimed concurrently; user %d tries again", telegram_user_id)
+        issued, attempt = issue()
+    if issued.created:
+        metrics.CODES_CREATED.inc()
+        metrics.CODE_GENERATION_SECONDS.observe(time.perf_counter() - started)
+        logger.info("code: created for user %d (attempt %d)", telegram_user_id, attempt)
+    return issued
+
+
+def _issue(
+    *, telegram_user_id: int, username: str | None, first_name: str
+) -> tuple[IssuedCode, int]:
+    """code_issue in one transaction; also returns how many codes were drawn."""
     with transaction.atomic():
         now = timezone.now()
         _lock_account(
@@ -136,7 +160,7 @@ def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) 
             current = UserCode.objects.filter(telegram_user_id=telegram_user_id).first()
             if current is not None and current.expires_at > now:
                 logger.info("code: returned the active code of user %d", telegram_user_id)
-                return IssuedCode(code=current.code, expires_at=current.expires_at, created=False)
+                return IssuedCode(current.code, current.expires_at, created=False), attempt
             if current is not None:
                 current.delete()
             for attempt in range(2, MAX_GENERATION_ATTEMPTS + 1):  # noqa: B007 - logged below
@@ -152,10 +176,7 @@ def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) 
                     MAX_GENERATION_ATTEMPTS,
                 )
                 raise CodeGenerationFailed
-    metrics.CODES_CREATED.inc()
-    metrics.CODE_GENERATION_SECONDS.observe(time.perf_counter() - started)
-    logger.info("code: created for user %d (attempt %d)", telegram_user_id, attempt)
-    return IssuedCode(code=code, expires_at=expires_at, created=True)
+    return IssuedCode(code=code, expires_at=expires_at, created=True), attempt
 
 
 def _pause_after(failures: int) -> timedelta | None:
