@@ -117,7 +117,7 @@ $(GRANIAN_STAMP): requirements.lock
 
 bench-servers: bench-tools $(GRANIAN_STAMP) ## gunicorn vs granian, alternating runs (lever 13)
 	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
-	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=60 1200 $(BIN)/python bench/servers.py $(BENCH_ARGS)
+	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=120 1200 $(BIN)/python bench/servers.py $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment and local data (.local holds dev keys!)
 	rm -rf $(VENV) .local staticfiles .mypy_cache .pytest_cache .ruff_cache

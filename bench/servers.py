@@ -20,22 +20,17 @@ import base64
 import json
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from run import LUA, ROOT, free_port, wait_http
+from run import LUA, ROOT, Postgres, Processes, free_port, wait_http
 
 DB = "onetime_bench_servers"
 GRANIAN = ROOT / ".local/bench/granian/bin/granian"
 HOOK = secrets.token_urlsafe(24)
-
-
-def psql(admin_url: str, sql: str) -> None:
-    subprocess.run(["psql", admin_url, "-qc", sql], check=True, timeout=60)
 
 
 def rss_mb(pid: int) -> list[int]:
@@ -73,7 +68,7 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--plan", default="cycle:8,cycle:32,create:32,code:32,healthz:32")
     args = p.parse_args()
-    admin = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    pg = Postgres(os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     workers = str(os.cpu_count() or 1)
     tmp = Path(tempfile.mkdtemp(prefix="onetime-servers-"))
     (tmp / "metrics").mkdir()
@@ -82,7 +77,7 @@ def main() -> None:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ONETIME_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "DATABASE_URL": admin.rsplit("/", 1)[0] + f"/{DB}",
+        "DATABASE_URL": pg.url(DB),
         "ALLOWED_HOSTS": "127.0.0.1",
         "ONETIME_RATE_CREATE": "off",
         "ONETIME_RATE_REVEAL": "off",
@@ -92,11 +87,8 @@ def main() -> None:
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
         "DJANGO_SETTINGS_MODULE": "onetime.settings",
         "PYTHONPATH": str(ROOT),
+        **({"PGPASSWORD": pg.password} if pg.password else {}),
     }
-    psql(admin, f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    psql(admin, f'CREATE DATABASE "{DB}"')
-    manage = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
-    subprocess.run(manage, cwd=ROOT, env=env, check=True, timeout=300)
     ports = {"gunicorn": free_port(), "granian": free_port()}
     gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
     granian = [str(GRANIAN), "--interface", "wsgi", "--workers", workers, "--no-access-log"]
@@ -114,19 +106,17 @@ def main() -> None:
             "onetime.wsgi:application",
         ],
     }
-    procs = {
-        name: subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=(tmp / f"{name}.log").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for name, cmd in commands.items()
-    }
+    procs = Processes()
     results: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
     try:
+        pg.sql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)', pg.admin_db)
+        pg.sql(f'CREATE DATABASE "{DB}"', pg.admin_db)
+        manage = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
+        subprocess.run(manage, cwd=ROOT, env=env, check=True, timeout=300)
+        pids = {
+            name: procs.start(cmd, env=env, logfile=tmp / f"{name}.log").pid
+            for name, cmd in commands.items()
+        }
         for port in ports.values():
             wait_http(f"http://127.0.0.1:{port}/healthz")
         for rep in range(args.reps):
@@ -147,14 +137,12 @@ def main() -> None:
                 f"{script:8} c={conc:>2} {name:9} {statistics.median(rates):8.1f}"
                 f" ({rates[0]:.0f}-{rates[-1]:.0f})  p99 {p99:.1f} ms"
             )
-        for name, proc in procs.items():
-            print(f"{name} worker RSS (MB): {rss_mb(proc.pid)}")
+        for name, pid in pids.items():
+            print(f"{name} worker RSS (MB): {rss_mb(pid)}")
     finally:
-        for proc in procs.values():
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs.values():
-            proc.wait(timeout=30)
-        psql(admin, f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        procs.stop_all()
+        pg.sql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)', pg.admin_db)
+        print(f"server logs: {tmp}")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,10 @@ class IssuedCode:
     created: bool
 
 
+# TelegramAccount.Meta: checked at commit on PostgreSQL.
+USERNAME_CONSTRAINT = "telegram_accounts_username_key"
+
+
 def _draw_code() -> str:
     low, high = CODE_RANGE
     return str(low + secrets.randbelow(high - low + 1))
@@ -123,11 +127,14 @@ def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) 
     )
     try:
         issued, attempt = issue()
-    except IntegrityError:
+    except IntegrityError as exc:
         # Two users claimed one username at once (it changed hands, and an update of the
         # old owner's came in with the new owner's): neither saw the other's uncommitted
         # claim, and the username's unique check failed at this commit. Once more: the
-        # other claim is committed now, and the username moves from it to this user.
+        # other claim is committed now, and the username moves from it to this user. Once
+        # only: three claims of one username within one commit are not worth more.
+        if _violated_constraint(exc) != USERNAME_CONSTRAINT:
+            raise
         logger.info("code: username claimed concurrently; user %d tries again", telegram_user_id)
         issued, attempt = issue()
     if issued.created:
@@ -141,7 +148,9 @@ def _issue(
     *, telegram_user_id: int, username: str | None, first_name: str
 ) -> tuple[IssuedCode, int]:
     """code_issue in one transaction; also returns how many codes were drawn."""
-    with transaction.atomic():
+    # Durable: the username's unique check runs at this commit, which must be a real one
+    # for code_issue to see it fail and run again.
+    with transaction.atomic(durable=True):
         now = timezone.now()
         _lock_account(
             telegram_user_id=telegram_user_id, username=username, first_name=first_name, now=now
@@ -177,6 +186,11 @@ def _issue(
                 )
                 raise CodeGenerationFailed
     return IssuedCode(code=code, expires_at=expires_at, created=True), attempt
+
+
+def _violated_constraint(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)  # psycopg's error; SQLite has none
+    return getattr(diag, "constraint_name", None)
 
 
 def _pause_after(failures: int) -> timedelta | None:

@@ -19,6 +19,13 @@ INDEX = "telegram_accounts_username_sqlite_key"
 
 def create_index(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
+        # A name two accounts came to share while nothing guarded it belongs to neither:
+        # each gets its current one back with its next /code.
+        schema_editor.execute(
+            "UPDATE telegram_accounts SET username = NULL WHERE username IN"
+            " (SELECT username FROM telegram_accounts WHERE username IS NOT NULL"
+            " GROUP BY username HAVING count(*) > 1)"
+        )
         schema_editor.execute(
             f"CREATE UNIQUE INDEX IF NOT EXISTS {INDEX} ON telegram_accounts (username)"
         )
