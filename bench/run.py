@@ -238,6 +238,56 @@ def worker_memory(master: int) -> list[dict[str, float]]:
     return rows
 
 
+def app_env(pg: Postgres, db: str, tmp: Path, workers: int) -> dict[str, str]:
+    """OneTime's environment in a bench: production settings, keys and tokens for this run."""
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ONETIME_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "DATABASE_URL": pg.url(db),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "ONETIME_RATE_CREATE": "off",
+        "ONETIME_RATE_REVEAL": "off",
+        "CODES_VERIFY_TOKEN": secrets.token_urlsafe(32),
+        "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "WEB_CONCURRENCY": str(workers),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+        "DJANGO_SETTINGS_MODULE": "onetime.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    for name in ("DATABASE_CONN_MAX_AGE", "LOG_LEVEL", "ONETIME_BASE_URL"):
+        env.pop(name, None)
+    if pg.password:
+        env["PGPASSWORD"] = pg.password
+    (tmp / "metrics").mkdir()
+    return env
+
+
+def wrk_result(stdout: str, cpu: float = 0.0, before_load: float = 0.0) -> dict[str, Any]:
+    """The summary line bench/lua/common.lua prints, with the generator's CPU and load."""
+    line = next(x for x in stdout.splitlines() if x.startswith("BENCH_JSON "))
+    raw = json.loads(line.removeprefix("BENCH_JSON "))
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "seconds": round(seconds, 2),
+        "ok": raw["ok"],
+        "bad": raw["bad"],
+        "cycles": raw["cycles"],
+        "exhausted": bool(raw["exhausted"]),
+        "socket_errors": raw["err_connect"] + raw["err_read"] + raw["err_write"],
+        "timeouts": raw["err_timeout"],
+        "req_per_s": round(raw["requests"] / seconds, 1),
+        "p50_ms": round(raw["lat_p50_us"] / 1000, 2),
+        "p90_ms": round(raw["lat_p90_us"] / 1000, 2),
+        "p99_ms": round(raw["lat_p99_us"] / 1000, 2),
+        "max_ms": round(raw["lat_max_us"] / 1000, 2),
+        "generator_cpu_s": round(cpu, 2),
+        "load1_before": before_load,
+    }
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -257,28 +307,7 @@ class Bench:
             "access_log": not args.no_access_log,
         }
         self.run_counter = 0
-        # Keys and tokens for this run only.
-        self.app_env = {
-            **os.environ,
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ONETIME_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-            "DATABASE_URL": self.pg.url(DB_NAME),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "ONETIME_RATE_CREATE": "off",
-            "ONETIME_RATE_REVEAL": "off",
-            "CODES_VERIFY_TOKEN": secrets.token_urlsafe(32),
-            "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(32),
-            "WEB_CONCURRENCY": str(self.cores),
-            "PROMETHEUS_MULTIPROC_DIR": str(self.tmp / "metrics"),
-            "DJANGO_SETTINGS_MODULE": "onetime.settings",
-            "PYTHONPATH": str(ROOT),
-        }
-        for name in ("DATABASE_CONN_MAX_AGE", "LOG_LEVEL", "ONETIME_BASE_URL"):
-            self.app_env.pop(name, None)
-        if self.pg.password:
-            self.app_env["PGPASSWORD"] = self.pg.password
-        (self.tmp / "metrics").mkdir()
+        self.app_env = app_env(self.pg, DB_NAME, self.tmp, self.cores)
 
     # --- setup -----------------------------------------------------------------------------
 
@@ -423,7 +452,7 @@ class Bench:
         out = subprocess.run(
             cmd, env=run_env, capture_output=True, text=True, timeout=duration + 60, check=True
         )
-        res = self._wrk_result(out.stdout, children_cpu() - before_cpu, before_load)
+        res = wrk_result(out.stdout, children_cpu() - before_cpu, before_load)
         res["worker_restarts"] = self._worker_boots() - boots
         res["foreign_cpu_pct"] = foreign_cpu_pct(snap, cpu_snapshot(), res["seconds"])
         return res
@@ -436,29 +465,6 @@ class Bench:
             if path.exists():
                 count += path.read_bytes().count(b"Booting worker")
         return count
-
-    @staticmethod
-    def _wrk_result(stdout: str, cpu: float, before_load: float) -> dict[str, Any]:
-        line = next(x for x in stdout.splitlines() if x.startswith("BENCH_JSON "))
-        raw = json.loads(line.removeprefix("BENCH_JSON "))
-        seconds = raw["duration_us"] / 1e6
-        return {
-            "requests": raw["requests"],
-            "seconds": round(seconds, 2),
-            "ok": raw["ok"],
-            "bad": raw["bad"],
-            "cycles": raw["cycles"],
-            "exhausted": bool(raw["exhausted"]),
-            "socket_errors": raw["err_connect"] + raw["err_read"] + raw["err_write"],
-            "timeouts": raw["err_timeout"],
-            "req_per_s": round(raw["requests"] / seconds, 1),
-            "p50_ms": round(raw["lat_p50_us"] / 1000, 2),
-            "p90_ms": round(raw["lat_p90_us"] / 1000, 2),
-            "p99_ms": round(raw["lat_p99_us"] / 1000, 2),
-            "max_ms": round(raw["lat_max_us"] / 1000, 2),
-            "generator_cpu_s": round(cpu, 2),
-            "load1_before": before_load,
-        }
 
     def record(self, system: str, scenario: str, conc: int, rep: int, res: dict[str, Any]) -> None:
         unit = "cycles" if scenario.endswith("cycle") else "ok"
@@ -772,7 +778,7 @@ class Bench:
         finally:
             load.send_signal(signal.SIGINT)
             stdout, _ = load.communicate(timeout=60)
-        res = self._wrk_result(stdout, children_cpu() - before_cpu - cleanup_cpu, before_load)
+        res = wrk_result(stdout, children_cpu() - before_cpu - cleanup_cpu, before_load)
         self.record("onetime", "code@cleanup", 8, 1, res)
         scale["cleanup"] = {
             "expired_codes": count,

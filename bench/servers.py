@@ -11,55 +11,44 @@ Every run stops by itself (wrk -d); traffic goes to 127.0.0.1 only.
 """
 
 # The bench runs its own tools with arguments it builds: no outside input reaches them.
-# ruff: noqa: S603, S607
+# ruff: noqa: S603
 
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from run import LUA, ROOT, Postgres, Processes, free_port, wait_http
+from run import (
+    LUA,
+    ROOT,
+    Postgres,
+    Processes,
+    app_env,
+    free_port,
+    wait_http,
+    worker_memory,
+    wrk_result,
+)
 
 DB = "onetime_bench_servers"
 GRANIAN = ROOT / ".local/bench/granian/bin/granian"
-HOOK = secrets.token_urlsafe(24)
 
 
-def rss_mb(pid: int) -> list[int]:
-    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    out = []
-    for kid in kids.split():
-        status = Path(f"/proc/{kid}/status").read_text()
-        out.append(int(status.split("VmRSS:")[1].split()[0]) // 1024)
-    return out
-
-
-def wrk(script: str, port: int, conc: int, duration: float, base: int) -> tuple[float, float]:
-    env = {
-        **os.environ,
-        "BENCH_LUA_DIR": str(LUA),
-        "BENCH_THREADS": "2",
-        "BENCH_WEBHOOK_SECRET": HOOK,
-        "BENCH_BASE": str(base),
-    }
+def wrk(script: str, port: int, conc: int, duration: float, env: dict[str, str]) -> dict:
     cmd = ["wrk", "-t", "2", "-c", str(conc), "-d", f"{duration:g}s", "--timeout", "5s"]
     cmd += ["-s", str(LUA / f"{script}.lua"), f"http://127.0.0.1:{port}"]
     out = subprocess.run(
         cmd, env=env, capture_output=True, text=True, check=True, timeout=duration + 60
-    ).stdout
-    res = json.loads(out.split("BENCH_JSON ", 1)[1].splitlines()[0])
-    if res["bad"] or res["err_status"]:
+    )
+    res = wrk_result(out.stdout)
+    if res["bad"]:
         sys.exit(f"{script}: {res['bad']} unexpected answers on port {port}")
-    done = res["cycles"] if script == "cycle" else res["ok"]
-    return done / (res["duration_us"] / 1e6), res["lat_p99_us"] / 1000
+    return res
 
 
 def main() -> None:
@@ -69,29 +58,12 @@ def main() -> None:
     p.add_argument("--plan", default="cycle:8,cycle:32,create:32,code:32,healthz:32")
     args = p.parse_args()
     pg = Postgres(os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    workers = str(os.cpu_count() or 1)
+    workers = os.cpu_count() or 1
     tmp = Path(tempfile.mkdtemp(prefix="onetime-servers-"))
-    (tmp / "metrics").mkdir()
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ONETIME_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "DATABASE_URL": pg.url(DB),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "ONETIME_RATE_CREATE": "off",
-        "ONETIME_RATE_REVEAL": "off",
-        "TELEGRAM_WEBHOOK_SECRET": HOOK,
-        "WEB_CONCURRENCY": workers,
-        "GUNICORN_ACCESS_LOG": "off",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
-        "DJANGO_SETTINGS_MODULE": "onetime.settings",
-        "PYTHONPATH": str(ROOT),
-        **({"PGPASSWORD": pg.password} if pg.password else {}),
-    }
+    env = {**app_env(pg, DB, tmp, workers), "GUNICORN_ACCESS_LOG": "off"}
     ports = {"gunicorn": free_port(), "granian": free_port()}
     gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
-    granian = [str(GRANIAN), "--interface", "wsgi", "--workers", workers, "--no-access-log"]
+    granian = [str(GRANIAN), "--interface", "wsgi", "--workers", str(workers), "--no-access-log"]
     commands = {
         "gunicorn": [
             *gunicorn,
@@ -124,8 +96,17 @@ def main() -> None:
                 script, conc = step.split(":")
                 order = list(ports) if rep % 2 == 0 else list(reversed(ports))
                 for name in order:
-                    base = 10**9 + (rep * 2 + (name == "granian")) * 10**7  # new users
-                    rate, p99 = wrk(script, ports[name], int(conc), args.duration, base)
+                    wrk_env = {
+                        **os.environ,
+                        "BENCH_LUA_DIR": str(LUA),
+                        "BENCH_THREADS": "2",
+                        "BENCH_WEBHOOK_SECRET": env["TELEGRAM_WEBHOOK_SECRET"],
+                        # New users in every run: one user asking again gets no new code.
+                        "BENCH_BASE": str(10**9 + (rep * 2 + (name == "granian")) * 10**7),
+                    }
+                    res = wrk(script, ports[name], int(conc), args.duration, wrk_env)
+                    rate = res["cycles" if script == "cycle" else "ok"] / res["seconds"]
+                    p99 = res["p99_ms"]
                     results.setdefault((script, int(conc), name), []).append((rate, p99))
                     line = f"{script:8} c={conc:>2} {name:9} {rate:8.1f}/s p99 {p99:.1f} ms"
                     print(f"rep {rep} {line}", flush=True)
@@ -138,7 +119,7 @@ def main() -> None:
                 f" ({rates[0]:.0f}-{rates[-1]:.0f})  p99 {p99:.1f} ms"
             )
         for name, pid in pids.items():
-            print(f"{name} worker RSS (MB): {rss_mb(pid)}")
+            print(f"{name} worker RSS (MB): {[m['rss_mb'] for m in worker_memory(pid)]}")
     finally:
         procs.stop_all()
         pg.sql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)', pg.admin_db)
