@@ -13,12 +13,13 @@ FROM python:${PYTHON_VERSION}-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
     PORT=8000 \
     PROMETHEUS_MULTIPROC_DIR=/var/lib/onetime/metrics
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin onetime
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
-COPY manage.py gunicorn.conf.py ./
+COPY manage.py ./
 COPY onetime ./onetime
 COPY docker/entrypoint.sh /usr/local/bin/onetime-entrypoint
 # Static files are collected into the image. The keys below exist for this one command

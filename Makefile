@@ -16,7 +16,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-a-secret \
 	ONETIME_ENCRYPTION_KEYS=b25ldGltZS10ZXN0LWtleS1ub3QtZm9yLXByb2QtMDA= \
 	ONETIME_RATE_CREATE=off ONETIME_RATE_REVEAL=off
 
-.PHONY: help install run test database lint fmt pytest migrations-check messages schema lock clean \
+.PHONY: help install run dev test database lint fmt pytest migrations-check messages schema lock clean \
 	bench bench-tools bench-cpu bench-servers
 
 help: ## List the targets
@@ -30,12 +30,22 @@ $(STAMP): requirements-dev.lock
 
 install: $(STAMP) ## Create .venv and install the locked dependencies (only when they changed)
 
-run: $(STAMP) ## Web on http://127.0.0.1:8000 + scheduler (+ bot if TELEGRAM_BOT_TOKEN is set)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input -v 0
-	@# honcho interleaves the logs and stops everything on Ctrl-C; `-e /dev/null` keeps a
-	@# compose-oriented .env out of development runs.
-	DEBUG=$${DEBUG:-1} RUNSERVER_ADDRESS=$(HOST):$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" \
-		$(BIN)/honcho -e /dev/null start web scheduler $${TELEGRAM_BOT_TOKEN:+bot}
+# What `make run` and `make dev` share: migrate the database (embedded SQLite in .local/
+# unless DATABASE_URL says otherwise), then honcho, which interleaves the logs and stops
+# everything on Ctrl-C; `-e /dev/null` keeps a compose-oriented .env out of local runs.
+# ONETIME_LOCAL_KEYS generates the keys once into .local/dev-keys.json. honcho hands PORT
+# to the first process it starts (web or dev).
+LOCAL_ENV = ONETIME_LOCAL_KEYS=1 HOST=$(HOST) PATH="$(CURDIR)/$(BIN):$$PATH"
+PROCESSES = scheduler $${TELEGRAM_BOT_TOKEN:+bot}
+
+run: $(STAMP) ## Serve as production does (DEBUG off) on HOST:PORT (127.0.0.1:8000) + scheduler (+ bot)
+	DEBUG=0 $(LOCAL_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	DEBUG=0 $(LOCAL_ENV) $(BIN)/python manage.py collectstatic --no-input -v 0
+	DEBUG=0 $(LOCAL_ENV) $(BIN)/honcho -e /dev/null start -p $(PORT) web $(PROCESSES)
+
+dev: $(STAMP) ## Like run, but Django's autoreloading development server with DEBUG on
+	DEBUG=1 $(LOCAL_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	DEBUG=1 $(LOCAL_ENV) $(BIN)/honcho -e /dev/null start -p $(PORT) dev $(PROCESSES)
 
 test: $(STAMP) database lint migrations-check pytest ## Lint, type-check, migrations check, all tests
 

@@ -8,7 +8,7 @@ case "${1:-web}" in
         exec python manage.py migrate --no-input
         ;;
     web)
-        exec gunicorn --config gunicorn.conf.py onetime.wsgi
+        exec python -m onetime.serve
         ;;
     bot)
         exec python manage.py runbot

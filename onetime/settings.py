@@ -3,8 +3,9 @@ Settings for OneTime, read from the environment (see .env.example and README).
 
 A malformed value stops start-up with ImproperlyConfigured naming the variable.
 With DEBUG off the service refuses to start without SECRET_KEY and
-ONETIME_ENCRYPTION_KEYS; with DEBUG on (make run) development keys are generated
-once into .local/dev-keys.json so that restarts keep old secrets readable.
+ONETIME_ENCRYPTION_KEYS, unless ONETIME_LOCAL_KEYS is on (`make run`, `make dev`, and
+DEBUG on): keys are then generated once into .local/dev-keys.json so that restarts keep
+old secrets readable.
 """
 
 import base64
@@ -22,9 +23,13 @@ from django.utils.translation import gettext_lazy as _
 from onetime.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-LOCAL_DIR = BASE_DIR / ".local"
+# make run's embedded database and generated keys.
+LOCAL_DIR = Path(env_str("ONETIME_LOCAL_DIR").strip() or BASE_DIR / ".local")
 
 DEBUG = env_bool("DEBUG", False)
+# Generate keys into LOCAL_DIR when none are given: for one machine, never for a deployment
+# whose processes must share them (the image and compose do not set it).
+ONETIME_LOCAL_KEYS = env_bool("ONETIME_LOCAL_KEYS", DEBUG)
 
 
 def _dev_keys() -> dict[str, str]:
@@ -47,10 +52,11 @@ def _required_key(name: str) -> str:
     value = env_str(name).strip()
     if value:
         return value
-    if DEBUG:
+    if ONETIME_LOCAL_KEYS:
         return _dev_keys()[name]
     raise ImproperlyConfigured(
-        f"{name} is required when DEBUG is off (see .env.example for how to generate one)"
+        f"{name} is required (see .env.example for how to generate one; `make run` "
+        f"generates local keys by itself)"
     )
 
 
@@ -138,6 +144,19 @@ CODES_VERIFY_TOKEN = env_str("CODES_VERIFY_TOKEN").strip()
 CLEANUP_INTERVAL_SECONDS = env_int("CLEANUP_INTERVAL_SECONDS", 300, min_value=1, max_value=86400)
 # Optional bearer token for /metrics.
 METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+
+# --- The HTTP server (python -m onetime.serve; onetime/asgi.py) ----------------------------
+HOST = env_str("HOST").strip() or "127.0.0.1"
+PORT = env_int("PORT", 8000, min_value=1, max_value=65535)
+# Worker processes; each runs WEB_THREADS requests at once (and holds up to that many
+# database connections).
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", len(os.sched_getaffinity(0)), min_value=1)
+WEB_THREADS = env_int("WEB_THREADS", 4, min_value=1, max_value=256)
+# Seconds a client has to send a request's headers, and then its body.
+WEB_HEADER_TIMEOUT = env_int("WEB_HEADER_TIMEOUT", 10, min_value=1, max_value=60)
+WEB_BODY_TIMEOUT = env_int("WEB_BODY_TIMEOUT", 10, min_value=1, max_value=600)
+# One line per request; off when a proxy in front logs requests already.
+WEB_ACCESS_LOG = env_bool("WEB_ACCESS_LOG", True)
 
 # --- Django --------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -363,6 +382,9 @@ LOGGING = {
         "django.template": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
         # python-telegram-bot logs request parameters (codes among them) at DEBUG.
         "telegram": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
+        # The HTTP server's own log and its access log (onetime/serve.py), redacted like ours.
+        "_granian": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "granian.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # httpx logs every request URL at INFO, and Bot API URLs carry the bot token.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

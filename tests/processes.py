@@ -1,5 +1,5 @@
 """
-Helpers for tests that run the service as real processes (runbot, gunicorn, manage.py):
+Helpers for tests that run the service as real processes (runbot, the web server, manage.py):
 environment, ports, start, stop, wait.
 """
 

@@ -133,11 +133,10 @@ def test_bot_and_web_answer_unavailable_during_an_outage_and_recover_by_themselv
     )
     web_port = free_port()
     web = start(
-        [sys.executable, "-m", "gunicorn", "onetime.wsgi", "-w", "1", "-b",
-         f"127.0.0.1:{web_port}", "--graceful-timeout", "2"],
-        service_env(**env),
+        [sys.executable, "-m", "onetime.serve"],
+        service_env(**env, PORT=str(web_port), WEB_CONCURRENCY="1"),
         tmp_path / "web.log",
-    )  # fmt: skip
+    )
     base = f"http://127.0.0.1:{web_port}"
     try:
         with FakeTelegram(BOT_TOKEN) as fake:
@@ -149,8 +148,8 @@ def test_bot_and_web_answer_unavailable_during_an_outage_and_recover_by_themselv
                 stop(bot.process)
     finally:
         stop(web)
-    # Not even gunicorn replaced its worker behind the test's back.
-    assert (tmp_path / "web.log").read_text().count("Booting worker") == 1
+    # Not even the server replaced its worker behind the test's back.
+    assert (tmp_path / "web.log").read_text().count("Started worker") == 1
 
 
 def code_in(message: dict[str, Any]) -> str:

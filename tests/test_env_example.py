@@ -1,5 +1,5 @@
 """
-Every variable the service reads (settings, gunicorn config, compose file, entrypoint) is
+Every variable the service reads (settings, server, compose file, entrypoint) is
 documented in .env.example, and every variable documented there is read somewhere.
 """
 
@@ -18,7 +18,7 @@ SHELL_READERS = re.compile(r"\$\{([A-Z][A-Z0-9_]*)[:}?-]")
 
 def _read_by_code() -> set[str]:
     names: set[str] = set()
-    for path in [*(ROOT / "onetime").rglob("*.py"), ROOT / "gunicorn.conf.py"]:
+    for path in (ROOT / "onetime").rglob("*.py"):
         for groups in PYTHON_READERS.findall(path.read_text()):
             names |= {name for name in groups if name}
     for path in (ROOT / "compose.yaml", ROOT / "docker" / "entrypoint.sh"):

@@ -33,6 +33,8 @@ START_UPS: dict[str, tuple[dict[str, str | None], str]] = {
     "ONETIME_RATE_CREATE=fast": ({"ONETIME_RATE_CREATE": "fast"}, "ONETIME_RATE_CREATE"),
     "ONETIME_BASE_URL=ftp://x": ({"ONETIME_BASE_URL": "ftp://x"}, "ONETIME_BASE_URL"),
     "ONETIME_MAX_TTL too long": ({"ONETIME_MAX_TTL": "999999999999"}, "ONETIME_MAX_TTL"),
+    "WEB_THREADS=0": ({"WEB_THREADS": "0"}, "WEB_THREADS"),
+    "PORT=http": ({"PORT": "http"}, "PORT"),
     "a password with a slash": (
         {"DATABASE_URL": "postgres://onetime:ab/cd@db:5432/onetime"},
         "DATABASE_URL",
@@ -101,6 +103,25 @@ def test_a_refused_key_is_not_echoed(start_ups):
     assert result.returncode != 0
     assert GOOD_KEY not in result.stderr
     assert SHORT_KEY not in result.stderr
+
+
+def test_local_keys_are_generated_once_without_debug(tmp_path):
+    changes = {
+        "SECRET_KEY": None,
+        "ONETIME_ENCRYPTION_KEYS": None,
+        "ONETIME_LOCAL_KEYS": "1",
+        "ONETIME_LOCAL_DIR": str(tmp_path),
+    }
+    check = [sys.executable, "manage.py", "check"]
+
+    first = subprocess.run(check, cwd=BASE_DIR, env=_environment(changes), capture_output=True)
+    keys = (tmp_path / "dev-keys.json").read_bytes()
+    again = subprocess.run(check, cwd=BASE_DIR, env=_environment(changes), capture_output=True)
+
+    assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "dev-keys.json").read_bytes() == keys  # kept, not regenerated
+    assert (tmp_path / "dev-keys.json").stat().st_mode & 0o077 == 0
 
 
 # --- The typed readers (onetime/env.py) ---------------------------------------------------------

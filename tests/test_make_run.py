@@ -1,0 +1,312 @@
+"""
+`make run` is what a newcomer runs, so it is tested as they run it: the Makefile target
+itself, with the production server (DEBUG off, several worker processes), the embedded
+SQLite database and keys generated on first start. Every guarantee must hold there too:
+at most once under concurrent reveals over real sockets, limits exact across processes,
+JSON errors from the API, and a server that keeps answering while idle and slow clients
+hold connections open (PRODUCT.md §2.2, §4).
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.processes import ROOT, free_port, http_get, service_env, wait_until_serving
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+
+RACERS = 64
+API_TRIALS = 10
+WEB_TRIALS = 3
+WORKERS = 3
+CREATE_LIMIT = 30
+CANARY = "make-run canary \u2603 \r\n\t end"
+
+
+@dataclass
+class MakeRun:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    data: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
+    data = tmp_path_factory.mktemp("make-run")
+    port = free_port()
+    log = data / "make-run.log"
+    env = service_env(
+        # A newcomer's shell: no database URL, no keys, no DEBUG; where make run keeps its
+        # data is the only change, so that the test leaves the checkout's .local alone.
+        DATABASE_URL=None,
+        SECRET_KEY=None,
+        ONETIME_ENCRYPTION_KEYS=None,
+        DEBUG=None,
+        TELEGRAM_BOT_TOKEN=None,
+        ONETIME_LOCAL_DIR=str(data),
+        WEB_CONCURRENCY=str(WORKERS),
+        WEB_BODY_TIMEOUT="3",
+        # Production limits, the reveal one high enough for 64 racers from one address.
+        ONETIME_RATE_CREATE=f"{CREATE_LIMIT}/h",
+        ONETIME_RATE_REVEAL="100000/h",
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["make", "run", f"PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = MakeRun(process, port, log, data)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/healthz", process, timeout=120)
+        yield running
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    output = running.output()
+    assert CANARY not in output
+    assert "Traceback" not in output, output[-3000:]
+    with pytest.raises(ConnectionRefusedError):  # every process stopped
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def request(
+    port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(
+            method, path, body=data, headers={"Content-Type": "application/json"} | (headers or {})
+        )
+        answer = conn.getresponse()
+        return answer.status, dict(answer.getheaders()), answer.read()
+    finally:
+        conn.close()
+
+
+def create(port: int, secret: str = CANARY) -> dict[str, Any]:
+    status, _headers, body = request(port, "POST", "/api/v1/secrets", {"secret": secret})
+    assert status == 201, body
+    created: dict[str, Any] = json.loads(body)
+    return created
+
+
+def race(
+    port: int, raw_request: bytes, racers: int = RACERS, source: str = "127.0.0.1"
+) -> list[tuple[int | None, bytes]]:
+    """
+    Send ``raw_request`` on ``racers`` connections at once from the address ``source``:
+    every connection is open before a barrier releases them all. Return each status (None:
+    the connection failed) and body.
+    """
+    barrier = threading.Barrier(racers)
+    results: list[tuple[int | None, bytes]] = [(None, b"")] * racers
+
+    def run(index: int) -> None:
+        try:
+            sock = socket.create_connection(
+                ("127.0.0.1", port), timeout=60, source_address=(source, 0)
+            )
+        except OSError as exc:
+            barrier.abort()
+            results[index] = (None, repr(exc).encode())
+            return
+        with sock:
+            barrier.wait(timeout=30)
+            try:
+                sock.sendall(raw_request)
+                answer = http.client.HTTPResponse(sock)
+                answer.begin()
+                results[index] = (answer.status, answer.read())
+            except OSError as exc:  # a reset is a failure the test must see
+                results[index] = (None, repr(exc).encode())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert not any(thread.is_alive() for thread in threads), "a racer hung"
+    return results
+
+
+def raw_post(port: int, path: str, body: bytes, **headers: str) -> bytes:
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def test_64_concurrent_api_reveals_give_the_secret_exactly_once(make_run):
+    for _trial in range(API_TRIALS):
+        created = create(make_run.port)
+        reveal = raw_post(
+            make_run.port,
+            f"/api/v1/secrets/{created['id']}/reveal",
+            b"{}",
+            Content_Type="application/json",
+        )
+
+        results = race(make_run.port, reveal)
+
+        statuses = Counter(status for status, _body in results)
+        assert statuses == {200: 1, 410: RACERS - 1}, statuses
+        (winner,) = [body for status, body in results if status == 200]
+        assert json.loads(winner) == {"secret": CANARY}  # byte-exact
+        for status, body in results:
+            if status == 410:
+                assert json.loads(body)["status"] == "destroyed"
+
+
+def test_64_concurrent_form_reveals_show_the_secret_exactly_once(make_run):
+    for _trial in range(WEB_TRIALS):
+        created = create(make_run.port, "web canary <&>")
+        status, headers, page = request(make_run.port, "GET", f"/s/{created['id']}")
+        assert status == 200
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        cookie = headers["set-cookie"].split(";", 1)[0]
+        assert token is not None
+        reveal = raw_post(
+            make_run.port,
+            f"/s/{created['id']}",
+            b"csrfmiddlewaretoken=" + token[1],
+            Content_Type="application/x-www-form-urlencoded",
+            Cookie=cookie,
+            Origin="null",
+            Sec_Fetch_Site="same-origin",
+        )
+
+        results = race(make_run.port, reveal)
+
+        statuses = Counter(status for status, _body in results)
+        assert statuses == {200: 1, 410: RACERS - 1}, statuses
+        (winner,) = [body for status, body in results if status == 200]
+        assert b"web canary &lt;&amp;&gt;" in winner
+
+
+def test_the_create_limit_is_exact_across_worker_processes(make_run):
+    burst = raw_post(
+        make_run.port, "/api/v1/secrets", b'{"secret": "x"}', Content_Type="application/json"
+    )
+    # Each attempt comes from an address of its own (all of 127/8 is this machine), so that
+    # its count starts at zero; a burst that straddles the hour's end (the limit's fixed
+    # window) is sent again.
+    for attempt in range(2, 5):
+        window = int(time.time() // 3600)
+        results = race(make_run.port, burst, racers=CREATE_LIMIT + 20, source=f"127.0.0.{attempt}")
+        if int(time.time() // 3600) == window:
+            break
+
+    statuses = Counter(status for status, _body in results)
+    assert statuses == {201: CREATE_LIMIT, 429: 20}, statuses
+    for status, body in results:
+        if status == 429:
+            assert json.loads(body)["status"] == "rate_limited"
+
+
+def test_api_errors_are_json_and_pages_have_no_debug_output(make_run):
+    missing = http_get(
+        f"http://127.0.0.1:{make_run.port}/api/v1/secrets/{'0' * 8}-0000-0000-0000-{'0' * 12}"
+    )
+    unknown_route = http_get(f"http://127.0.0.1:{make_run.port}/no/such/page")
+
+    assert missing.status == 404
+    assert {k.lower(): v for k, v in missing.headers.items()}["content-type"] == "application/json"
+    assert json.loads(missing.body)["status"] == "not_found"
+    assert unknown_route.status == 404
+    assert b"DEBUG = True" not in unknown_route.body
+    assert b"Traceback" not in unknown_route.body
+
+
+def test_health_answers_while_idle_and_slow_clients_hold_connections(make_run):
+    held: list[socket.socket] = []
+    try:
+        for _ in range(50):  # connected, sending nothing
+            held.append(socket.create_connection(("127.0.0.1", make_run.port)))
+        slow = raw_post(make_run.port, "/api/v1/secrets", b"", Content_Type="application/json")
+        slow = slow.replace(b"Content-Length: 0", b"Content-Length: 100") + b'{"secret'
+        for _ in range(50):  # headers sent, the body never finished
+            sock = socket.create_connection(("127.0.0.1", make_run.port))
+            sock.sendall(slow)
+            held.append(sock)
+
+        for _ in range(5):
+            started = time.monotonic()
+            health = http_get(f"http://127.0.0.1:{make_run.port}/healthz")
+            assert health.status == 200
+            assert time.monotonic() - started < 1.0
+        assert create(make_run.port, "while held")["id"]
+
+        # A body that does not arrive within WEB_BODY_TIMEOUT (3 s here) is answered 408.
+        held[-1].settimeout(15)
+        answer = http.client.HTTPResponse(held[-1])
+        answer.begin()
+        assert answer.status == 408
+        assert answer.getheader("Cache-Control") == "no-store"
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_it_runs_with_generated_keys_on_embedded_sqlite_with_several_workers(make_run):
+    output = make_run.output()
+
+    assert (make_run.data / "dev-keys.json").exists()
+    assert (make_run.data / "db.sqlite3").exists()
+    assert output.count("Started worker") >= WORKERS
+    assert "scheduler" in output
+
+
+def test_a_chunked_body_is_read_and_an_oversized_one_refused(make_run):
+    body = json.dumps({"secret": CANARY}).encode()
+    chunked = raw_post(make_run.port, "/api/v1/secrets", b"", Content_Type="application/json")
+    chunked = chunked.replace(b"Content-Length: 0", b"Transfer-Encoding: chunked")
+    chunked += (
+        b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:7], body[7:]) if part)
+        + b"0\r\n\r\n"
+    )
+    huge = raw_post(
+        make_run.port,
+        "/api/v1/secrets",
+        b'{"secret": "' + b"x" * 500_000 + b'"}',
+        Content_Type="application/json",
+    )
+
+    ((status, answer),) = race(make_run.port, chunked, racers=1)
+    ((too_large, refusal),) = race(make_run.port, huge, racers=1)
+
+    assert status == 201, answer
+    revealed = request(make_run.port, "POST", f"/api/v1/secrets/{json.loads(answer)['id']}/reveal")
+    assert json.loads(revealed[2]) == {"secret": CANARY}
+    assert too_large == 413
+    assert json.loads(refusal)["status"] == "too_large"
