@@ -310,3 +310,15 @@ def test_a_chunked_body_is_read_and_an_oversized_one_refused(make_run):
     assert json.loads(revealed[2]) == {"secret": CANARY}
     assert too_large == 413
     assert json.loads(refusal)["status"] == "too_large"
+
+
+def test_malformed_http_gets_an_empty_answer_from_the_server_itself(make_run):
+    with socket.create_connection(("127.0.0.1", make_run.port), timeout=10) as sock:
+        sock.sendall(b"\x00\x01 / HTTP/1.1\r\n\r\n")
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        body = answer.read()
+
+    # No page: nothing a browser could render, cache or frame (docs/deploy.md).
+    assert answer.status == 400
+    assert body == b""
