@@ -35,6 +35,9 @@ WEB_TRIALS = 3
 WORKERS = 3
 CREATE_LIMIT = 30
 CANARY = "make-run canary \u2603 \r\n\t end"
+# Every secret id the tests saw: none may appear whole in make run's output (access log,
+# the server's own log, the app's).
+SEEN_IDS: set[str] = set()
 
 
 @dataclass
@@ -90,6 +93,8 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
             raise
     output = running.output()
     assert CANARY not in output
+    assert SEEN_IDS
+    assert not [secret_id for secret_id in SEEN_IDS if secret_id in output]
     assert "Traceback" not in output, output[-3000:]
     with pytest.raises(ConnectionRefusedError):  # every process stopped
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -114,6 +119,7 @@ def create(port: int, secret: str = CANARY) -> dict[str, Any]:
     status, _headers, body = request(port, "POST", "/api/v1/secrets", {"secret": secret})
     assert status == 201, body
     created: dict[str, Any] = json.loads(body)
+    SEEN_IDS.add(created["id"])
     return created
 
 
