@@ -150,6 +150,7 @@ INSTALLED_APPS = [
     "onetime.vault",
     "onetime.codes",
     "onetime.bot",
+    "onetime.cleanup",
 ]
 
 MIDDLEWARE = [

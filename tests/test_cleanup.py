@@ -26,8 +26,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from onetime.cleanup.services import LOCK_NAME, CleanupCounts, cleanup_run
 from onetime.codes.models import UserCode
-from onetime.core.cleanup import LOCK_NAME, CleanupCounts, cleanup_run
 from onetime.core.locks import try_exclusive
 from onetime.core.models import RateLimitHit
 from onetime.vault.models import Secret
@@ -160,7 +160,7 @@ def test_it_deletes_each_row_once_when_two_cleanups_run_at_once(caplog):
     expired, batch = (100_000, BATCH) if connection.vendor == "postgresql" else (5_000, 500)
     make_codes(expired, expired=True, first=1_000_000)
     make_codes(1_000, expired=False, first=2_000_000)
-    caplog.set_level(logging.INFO, logger="onetime.core.cleanup")
+    caplog.set_level(logging.INFO, logger="onetime.cleanup")
 
     started = time.perf_counter()
     results = run_concurrently(2, lambda: cleanup_run(batch_size=batch))
@@ -335,7 +335,7 @@ def test_it_logs_the_counts_of_each_step_at_info(caplog, time_machine):
 
     cleanup("--verbosity", "0")
 
-    (record,) = [r for r in caplog.records if r.name == "onetime.core.cleanup"]
+    (record,) = [r for r in caplog.records if r.name == "onetime.cleanup"]
     assert record.levelno == logging.INFO
     assert record.getMessage() == (
         "cleanup: 3 expired codes deleted, 1 expired secrets wiped, 1 tombstones purged, "

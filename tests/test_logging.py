@@ -50,7 +50,7 @@ def test_with_log_format_json_every_log_line_is_a_json_object():
         assert isinstance(entry, dict)
         assert {"time", "level", "logger", "message"} <= set(entry)
         datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S%z")
-    [counts] = [e for e in entries if e["logger"] == "onetime.core.cleanup"]
+    [counts] = [e for e in entries if e["logger"] == "onetime.cleanup"]
     assert counts["level"] == "INFO"
     assert "1 expired codes deleted" in counts["message"]
 
@@ -61,7 +61,7 @@ def test_with_the_default_format_log_lines_are_plain_text():
 
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stderr.splitlines() if "cleanup (dry run)" in line]
-    assert " INFO onetime.core.cleanup: cleanup (dry run): " in line
+    assert " INFO onetime.cleanup: cleanup (dry run): " in line
     assert not line.startswith("{")
 
 

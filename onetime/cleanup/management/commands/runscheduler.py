@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
-from onetime.core.cleanup import cleanup_run
+from onetime.cleanup.services import cleanup_run
 
 logger = logging.getLogger("onetime.scheduler")
 
