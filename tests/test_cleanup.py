@@ -26,6 +26,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from onetime.cleanup.management.commands import runscheduler
 from onetime.cleanup.services import LOCK_NAME, CleanupCounts, cleanup_run
 from onetime.codes.models import UserCode
 from onetime.core.locks import try_exclusive
@@ -425,3 +426,48 @@ def test_it_runs_as_a_scheduler_that_cleans_up_and_stops_on_sigterm():
     assert "Traceback" not in output
     assert expired_codes() == 0
     assert active_codes() == 2
+
+
+@pytest.fixture
+def signal_handlers() -> Any:
+    """Restore SIGTERM's and SIGINT's handlers after a command that installs its own."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_logs_a_failed_pass_and_runs_the_next_one(
+    monkeypatch, caplog, console, signal_handlers
+):
+    passes = []
+    data = "CANARY-4b1d and 7654321"
+
+    def fail_once_then_stop(**options: Any) -> CleanupCounts | None:
+        passes.append(options)
+        if len(passes) == 1:
+            raise RuntimeError(f"a bug, its message holding {data}")
+        signal.raise_signal(signal.SIGTERM)  # the second pass ran: stop as on SIGTERM
+        return cleanup_run(**options)
+
+    make_codes(3, expired=True, first=1_000_000)
+    monkeypatch.setattr(runscheduler, "cleanup_run", fail_once_then_stop)
+    caplog.set_level(logging.INFO, logger="onetime.scheduler")
+
+    call_command("runscheduler", "--interval", "1")
+
+    assert len(passes) == 2
+    assert expired_codes() == 0  # the second pass did its work
+    [failure] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failure.name == "onetime.scheduler"
+    assert failure.levelno == logging.ERROR
+    output = console.getvalue()
+    assert "scheduler: cleanup failed (RuntimeError), next pass in 1 s" in output
+    # The traceback names where it failed, and withholds the message, which may hold data.
+    assert "Traceback (most recent call last)" in output
+    assert "in fail_once_then_stop" in output
+    assert "CANARY-4b1d" not in output
+    assert "7654321" not in output
+    assert "RuntimeError (message withheld)" in output
+    assert output.rstrip().endswith("scheduler: stopped")

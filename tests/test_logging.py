@@ -3,11 +3,9 @@ Logs: one JSON object per line with LOG_FORMAT=json, a bad LOG_FORMAT stops star
 bot token never reaches the output, neither in a message nor in an exception's traceback.
 """
 
-import io
 import json
 import logging
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,7 +14,7 @@ from django.utils import timezone
 
 from onetime.codes import services as codes
 from onetime.codes.models import UserCode
-from onetime.core.logfilters import redact
+from onetime.core.logfilters import redact, traceback_without_messages
 from tests.processes import BOT_TOKEN, database_url, manage, service_env
 
 TOKEN = "123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -83,19 +81,6 @@ def test_redact_removes_a_bot_token_from_a_bot_api_url(token):
     assert redacted == "GET https://api.telegram.org/bot<bot-token>/getUpdates failed"
 
 
-@pytest.fixture
-def console() -> Iterator[io.StringIO]:
-    """Return what the console handler configured by settings.LOGGING writes."""
-    [handler] = [h for h in logging.getLogger().handlers if h.name == "console"]
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    original = handler.setStream(buffer)
-    try:
-        yield buffer
-    finally:
-        handler.setStream(original)
-
-
 @pytest.mark.parametrize("token", TOKENS)
 def test_a_bot_token_is_removed_from_messages_and_tracebacks(console, token):
     logger = logging.getLogger("onetime.bot.client")
@@ -141,3 +126,24 @@ def test_with_log_format_json_a_traceback_is_redacted_too():
     )
     assert TOKEN.split(":")[1] not in result.stderr
     assert TOKEN.split(":")[1] not in result.stdout
+
+
+def test_a_traceback_without_messages_names_every_exception_in_the_chain_but_no_value():
+    value = "CANARY-9f2e"
+
+    def parse() -> None:
+        raise ValueError(f"cannot parse {value}")
+
+    try:
+        try:
+            parse()
+        except ValueError as exc:
+            raise LookupError(value) from exc
+    except LookupError as exc:
+        text = traceback_without_messages(exc)
+
+    assert value not in text
+    assert text.count("Traceback (most recent call last):") == 2
+    assert text.index("ValueError (message withheld)") < text.index("LookupError (message")
+    assert "in parse" in text
+    assert text.endswith("LookupError (message withheld)")
