@@ -192,6 +192,31 @@ def test_the_entrypoint_migrates_then_serves_under_plain_sh(scratch_database, tm
     assert all(f"_{socket.gethostname()}_" in path.name for path in files)
 
 
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
+def test_a_container_starts_by_removing_the_metrics_files_its_earlier_run_left(tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = service_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    # An earlier run of this container: files named by this host, as metrics.py names them.
+    subprocess.run(
+        [sys.executable, "-c", "import onetime.core.metrics"], cwd=ROOT, env=env, check=True
+    )
+    earlier = {path.name for path in metrics_dir.iterdir()}
+    assert earlier
+    assert all(f"_{socket.gethostname()}_" in name for name in earlier)
+    # Another container on the volume, which may be writing right now, and a stranger.
+    others = {"counter_0a1b2c3d4e5f_1.db", "histogram_0a1b2c3d4e5f_7.db", "notes.txt"}
+    for name in others:
+        (metrics_dir / name).write_bytes(b"")
+
+    started = subprocess.run(
+        ["sh", str(ENTRYPOINT), "true"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert started.returncode == 0, started.stderr
+    assert {path.name for path in metrics_dir.iterdir()} == others
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_health_checks_answer_probes_that_come_by_ip_address(client, settings, path):
