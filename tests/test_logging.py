@@ -15,7 +15,7 @@ from django.utils import timezone
 from onetime.codes import services as codes
 from onetime.codes.models import UserCode
 from onetime.core.logfilters import redact, traceback_without_messages
-from tests.processes import BOT_TOKEN, database_url, manage, service_env
+from tests.processes import BOT_TOKEN, database_url, manage, run, service_env
 
 TOKEN = "123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 BOT_URL = f"https://api.telegram.org/bot{TOKEN}/getUpdates"
@@ -24,12 +24,8 @@ TOKENS = [TOKEN, BOT_TOKEN, "7012345678:AAE-_x9QZ0pL3mN8vB2cK7rT5yU1wH4jG6f"]
 
 
 def run_manage(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        manage(*args),
-        env=service_env(DATABASE_URL=database_url(connection.settings_dict), **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return run(
+        manage(*args), service_env(DATABASE_URL=database_url(connection.settings_dict), **env)
     )
 
 
@@ -65,9 +61,7 @@ def test_with_the_default_format_log_lines_are_plain_text():
 
 @pytest.mark.parametrize(("name", "value"), [("LOG_FORMAT", "bogus"), ("LOG_LEVEL", "LOUD")])
 def test_a_bad_log_setting_stops_start_up_naming_it(name, value):
-    result = subprocess.run(
-        manage("check"), env=service_env(**{name: value}), capture_output=True, text=True
-    )
+    result = run(manage("check"), service_env(**{name: value}))
 
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
@@ -108,13 +102,7 @@ def test_with_log_format_json_a_traceback_is_redacted_too():
         "    logging.getLogger('onetime.bot.client').exception('polling failed')\n"
     )
 
-    result = subprocess.run(
-        manage("shell", "--no-imports", "-c", script),
-        env=service_env(LOG_FORMAT="json"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run(manage("shell", "--no-imports", "-c", script), service_env(LOG_FORMAT="json"))
 
     assert result.returncode == 0, result.stderr
     [entry] = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
