@@ -169,6 +169,7 @@ INSTALLED_APPS = [
     "onetime.vault",
     "onetime.codes",
     "onetime.bot",
+    "onetime.cleanup",
 ]
 
 MIDDLEWARE = [

@@ -1,19 +1,12 @@
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+"""The project's routes: each app wires its own in its urls module; this file includes them."""
 
-from onetime.bot import views as bot_views
-from onetime.codes import api as codes_api
-from onetime.core import views as core_views
+from django.urls import include, path
 
 urlpatterns = [
     path("", include("onetime.vault.urls")),
-    path("healthz", core_views.healthz, name="healthz"),
-    path("readyz", core_views.readyz, name="readyz"),
-    path("metrics", core_views.metrics_view, name="metrics"),
-    path("telegram/webhook/", bot_views.webhook, name="telegram-webhook"),
-    path("api/v1/codes/verify", codes_api.CodeVerifyApi.as_view(), name="api_code_verify"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("onetime.codes.urls")),
+    path("", include("onetime.bot.urls")),
+    path("", include("onetime.core.urls")),
 ]
 
 handler400 = "onetime.core.views.bad_request"

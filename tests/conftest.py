@@ -1,8 +1,16 @@
-"""Shared fixtures. Tests run against the database in DATABASE_URL (PostgreSQL in make test)."""
+"""
+Fixtures and helpers shared by the tests. Tests run against the database in DATABASE_URL
+(PostgreSQL in make test).
+"""
 
+import io
 import json
+import logging
+import re
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from onetime.vault import services
@@ -22,3 +30,47 @@ def make_secret(
 def post_json(client: Client, path: str, body: Any = None, **headers: str) -> Any:
     data = "" if body is None else json.dumps(body)
     return client.post(path, data=data, content_type="application/json", headers=headers)
+
+
+def reveal(client: Client, secret_id: object, passphrase: str | None = None) -> Any:
+    """POST the API's reveal of ``secret_id``, with ``passphrase`` if one is given."""
+    body = None if passphrase is None else {"passphrase": passphrase}
+    return post_json(client, f"/api/v1/secrets/{secret_id}/reveal", body)
+
+
+@pytest.fixture
+def no_rate_limits(settings: Any) -> Any:
+    """
+    Switch the per-IP limits off, whatever the environment says: every request of a test
+    comes from one address, and the limits have tests of their own. Return the settings, so
+    that a test can set one limit.
+    """
+    settings.ONETIME_RATE_CREATE = None
+    settings.ONETIME_RATE_REVEAL = None
+    return settings
+
+
+# The bot's answer to /code, exactly as PRODUCT.md §3.1 words it: the code, then its expiry.
+CODE_MESSAGE = re.compile(r"🔑 Ваш код: ([1-9]\d{6})\n⏰ Действителен до: (\d\d:\d\d) \(МСК\)")
+# Seven digits that could be a code, wherever they stand in a text.
+SEVEN_DIGITS = re.compile(r"(?<!\d)[1-9]\d{6}(?!\d)")
+
+
+def code_message(text: str) -> tuple[str, str]:
+    """Return the code and the expiry (HH:MM) of an answer to /code; fail on any other text."""
+    match = CODE_MESSAGE.fullmatch(text)
+    assert match, f"not a code message: {text!r}"
+    return match[1], match[2]
+
+
+@pytest.fixture
+def console() -> Iterator[io.StringIO]:
+    """Return what the console handler configured by settings.LOGGING writes (redacted)."""
+    [handler] = [h for h in logging.getLogger().handlers if h.name == "console"]
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    original = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(original)

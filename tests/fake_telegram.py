@@ -1,6 +1,7 @@
 """
 A small stand-in for the Telegram Bot API on 127.0.0.1: the real bot client (PTB) talks
 HTTP to it through TELEGRAM_API_BASE_URL. Tests queue updates and read what was sent.
+make_update builds the updates, for the fake and for the webhook alike.
 """
 
 import json
@@ -19,6 +20,39 @@ BOT = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": False,
 }
+
+
+def make_update(
+    text: str | None = "/code",
+    *,
+    user_id: int = 4242,
+    username: str | None = "alice",
+    first_name: str = "Alice",
+    chat_type: str = "private",
+    chat_id: int | None = None,
+    update_id: int = 1,
+    date: int = 1_772_366_400,
+    **message: Any,
+) -> dict[str, Any]:
+    """
+    Return an update with a text message as Telegram delivers it, a command with its
+    entity; ``message`` adds or replaces fields of the message ("chat", "from", "sticker").
+    """
+    sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+    if username:
+        sender["username"] = username
+    chat: dict[str, Any] = {"id": chat_id or user_id, "type": chat_type}
+    if chat_type == "private":
+        chat["first_name"] = first_name
+    else:
+        chat["title"] = "A group"
+    body: dict[str, Any] = {"message_id": update_id, "date": date, "chat": chat, "from": sender}
+    if text is not None:
+        body["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return {"update_id": update_id, "message": {**body, **message}}
 
 
 class FakeTelegram:
@@ -62,27 +96,17 @@ class FakeTelegram:
         with self._changed:
             update_id = self._next_update_id
             self._next_update_id += 1
-            sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
-            if username:
-                sender["username"] = username
-            chat: dict[str, Any] = {"id": chat_id or user_id, "type": chat_type}
-            if chat_type == "private":
-                chat["first_name"] = first_name
-            else:
-                chat["title"] = "A group"
-            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
             self._updates.append(
-                {
-                    "update_id": update_id,
-                    "message": {
-                        "message_id": update_id,
-                        "date": int(time.time()),
-                        "chat": chat,
-                        "from": sender,
-                        "text": text,
-                        **({"entities": entities} if text.startswith("/") else {}),
-                    },
-                }
+                make_update(
+                    text,
+                    user_id=user_id,
+                    username=username,
+                    first_name=first_name,
+                    chat_type=chat_type,
+                    chat_id=chat_id,
+                    update_id=update_id,
+                    date=int(time.time()),
+                )
             )
             self._changed.notify_all()
         return update_id

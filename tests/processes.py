@@ -28,7 +28,12 @@ assert len(BOT_TOKEN.split(":")[1]) == 35
 
 
 def database_url(settings_dict: Mapping[str, Any]) -> str:
-    """Return a postgres:// URL for a Django database settings dict."""
+    """
+    Return a DATABASE_URL for a Django database settings dict (the test run's is
+    ``connection.settings_dict``): sqlite:///<file> or postgres://….
+    """
+    if "sqlite" in settings_dict["ENGINE"]:
+        return f"sqlite:///{settings_dict['NAME']}"
     user = quote(str(settings_dict.get("USER") or "postgres"), safe="")
     password = settings_dict.get("PASSWORD")
     auth = f"{user}:{quote(str(password), safe='')}" if password else user
@@ -59,6 +64,15 @@ def free_port() -> int:
 
 def manage(*args: str) -> list[str]:
     return [sys.executable, str(ROOT / "manage.py"), *args]
+
+
+def run(
+    command: list[str], env: Mapping[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in the repository to its end; return its exit code and output as text."""
+    return subprocess.run(
+        command, cwd=ROOT, env=dict(env), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def start(command: list[str], env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -111,6 +125,19 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: floa
             pass
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} did not answer 200 within {timeout} s")
+        time.sleep(0.1)
+
+
+def wait_for_output(
+    log: Path, text: str, process: subprocess.Popen[bytes], timeout: float = 60
+) -> None:
+    """Wait until ``text`` appears in ``log``, failing early if ``process`` exits."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None:
+            raise AssertionError(f"exited with {process.returncode}:\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {text!r} within {timeout} s:\n{log.read_text()}")
         time.sleep(0.1)
 
 

@@ -5,13 +5,13 @@ its own ids and clock); the statements must not.
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_secret, post_json
+from tests.processes import ROOT
 
-SQL = Path(__file__).resolve().parent.parent / "bench" / "sql"
+SQL = ROOT / "bench" / "sql"
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ import contextlib
 import glob
 import os
 import pwd
-import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import code_message
 from tests.fake_telegram import FakeTelegram
 from tests.processes import (
     BOT_TOKEN,
@@ -36,7 +36,6 @@ from tests.processes import (
 )
 
 UNAVAILABLE = "⚠️ Сервис временно недоступен, попробуйте позже."
-CODE_MESSAGE = re.compile(r"^🔑 Ваш код: ([1-9]\d{6})\n⏰ Действителен до: \d\d:\d\d \(МСК\)$")
 
 
 def _postgres_bin() -> Path | None:
@@ -153,9 +152,7 @@ def test_bot_and_web_answer_unavailable_during_an_outage_and_recover_by_themselv
 
 
 def code_in(message: dict[str, Any]) -> str:
-    match = CODE_MESSAGE.fullmatch(message["text"])
-    assert match, f"not a code message: {message['text']!r}"
-    return match[1]
+    return code_message(message["text"])[0]
 
 
 def run_the_outage(

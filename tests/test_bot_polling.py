@@ -3,7 +3,6 @@ The bot end to end: the real `manage.py runbot` process long-polls a fake Bot AP
 over HTTP, against the test database, and these tests read what it sends back.
 """
 
-import re
 import signal
 import time
 from collections.abc import Iterator
@@ -18,11 +17,10 @@ from django.utils import timezone
 
 from onetime.bot import texts
 from onetime.codes.models import UserCode
+from tests.conftest import CODE_MESSAGE, SEVEN_DIGITS, code_message
 from tests.fake_telegram import FakeTelegram
 from tests.processes import BOT_TOKEN, RunningBot, database_url, start_bot, stop
 
-CODE_MESSAGE = re.compile(r"^🔑 Ваш код: ([1-9]\d{6})\n⏰ Действителен до: (\d\d:\d\d) \(МСК\)$")
-SEVEN_DIGITS = re.compile(r"\d{7}")
 # Not the default (5), to see that the setting reaches the bot.
 LIFETIME_MINUTES = 7
 
@@ -52,9 +50,7 @@ def bot(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def code_of(message: dict[str, Any]) -> tuple[str, str]:
-    match = CODE_MESSAGE.fullmatch(message["text"])
-    assert match, f"not a code message: {message['text']!r}"
-    return match[1], match[2]
+    return code_message(message["text"])
 
 
 def test_code_in_a_private_chat_answers_the_exact_format_with_protect_content(bot):

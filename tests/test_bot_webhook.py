@@ -6,7 +6,6 @@ registers the URL and the secret with (a fake of) the Bot API.
 
 import io
 import json
-import re
 from typing import Any
 
 import pytest
@@ -14,34 +13,19 @@ from django.core.management import CommandError, call_command
 
 from onetime.bot import texts
 from onetime.codes.models import UserCode
-from tests.fake_telegram import FakeTelegram
+from tests.conftest import SEVEN_DIGITS, code_message
+from tests.fake_telegram import FakeTelegram, make_update
 from tests.processes import BOT_TOKEN
 
 SECRET = "webhook-secret_0123456789abcdef"
-CODE_MESSAGE = re.compile(r"^🔑 Ваш код: ([1-9]\d{6})\n⏰ Действителен до: \d\d:\d\d \(МСК\)$")
 URL = "/telegram/webhook/"
+FROM_A_BOT: dict[str, Any] = {"from": {"id": 6005, "is_bot": True}}
 
 
 @pytest.fixture
 def webhook_secret(settings):
     settings.TELEGRAM_WEBHOOK_SECRET = SECRET
     return SECRET
-
-
-def make_update(
-    text: str | None = "/code", *, user_id: int = 6001, **message: Any
-) -> dict[str, Any]:
-    sender = {"id": user_id, "is_bot": False, "first_name": "Bob", "username": "bob"}
-    body: dict[str, Any] = {
-        "message_id": 10,
-        "date": 1_700_000_000,
-        "chat": {"id": user_id, "type": "private", "first_name": "Bob"},
-        "from": sender,
-        **message,
-    }
-    if text is not None:
-        body["text"] = text
-    return {"update_id": 900_001, "message": body}
 
 
 def post_update(client, update: Any, secret: str | None = SECRET, **kwargs: Any):
@@ -84,9 +68,8 @@ def test_the_right_secret_gets_the_code_as_a_send_message_call(client, webhook_s
     assert body["method"] == "sendMessage"
     assert body["chat_id"] == 6002
     assert body["protect_content"] is True
-    match = CODE_MESSAGE.fullmatch(body["text"])
-    assert match, body["text"]
-    assert UserCode.objects.get(telegram_user_id=6002).code == match[1]
+    code, _ = code_message(body["text"])
+    assert UserCode.objects.get(telegram_user_id=6002).code == code
 
 
 @pytest.mark.django_db
@@ -106,7 +89,7 @@ def test_code_in_a_group_is_not_shown_there(client, webhook_secret):
 
     assert body["chat_id"] == -100600
     assert body["text"] == texts.GROUP_CHAT
-    assert not re.search(r"\d{7}", body["text"])
+    assert not SEVEN_DIGITS.search(body["text"])
     assert UserCode.objects.count() == 0
 
 
@@ -143,7 +126,7 @@ def test_start_gets_the_help(client, webhook_secret, settings):
             id="sticker",
         ),
         pytest.param(
-            make_update("/code", user_id=6005, **{"from": {"id": 6005, "is_bot": True}}),
+            make_update("/code", user_id=6005, **FROM_A_BOT),
             id="from-a-bot",
         ),
         pytest.param(

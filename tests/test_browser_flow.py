@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from tests.processes import ROOT
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parent.parent / ".local" / "screenshots"
+SCREENSHOTS = ROOT / ".local" / "screenshots"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -27,7 +29,7 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 @pytest.fixture
-def browser(monkeypatch, settings) -> Iterator[Any]:
+def browser(monkeypatch, no_rate_limits) -> Iterator[Any]:
     if not CHROMIUM.exists():
         if os.environ.get("ONETIME_REQUIRE_BROWSER") == "1":
             pytest.fail(f"{CHROMIUM} is missing and ONETIME_REQUIRE_BROWSER=1")
@@ -37,9 +39,6 @@ def browser(monkeypatch, settings) -> Iterator[Any]:
     # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
     # the test's own database queries (the live server answers in threads of its own).
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # One browser sends every request from 127.0.0.1; abuse limits are tested elsewhere.
-    settings.ONETIME_RATE_CREATE = None
-    settings.ONETIME_RATE_REVEAL = None
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)

@@ -4,35 +4,28 @@ to tombstones, old tombstones and ended rate-limit windows purged, the counts lo
 when several replicas run it at once; a one-shot command and a long-running scheduler.
 """
 
-import contextlib
 import io
 import logging
-import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from onetime.cleanup.management.commands import runscheduler
+from onetime.cleanup.services import LOCK_NAME, CleanupCounts, cleanup_run
 from onetime.codes.models import UserCode
-from onetime.core.cleanup import LOCK_NAME, CleanupCounts, cleanup_run
 from onetime.core.locks import try_exclusive
 from onetime.core.models import RateLimitHit
 from onetime.vault.models import Secret
 from tests.concurrency import race
 from tests.conftest import make_secret, post_json
+from tests.processes import database_url, manage, service_env, start, stop, wait_for_output
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BATCH = 10_000
@@ -46,7 +39,7 @@ def make_codes(count: int, *, expired: bool, first: int) -> None:
     now = timezone.now()
     expires_at = now - timedelta(minutes=1) if expired else now + timedelta(minutes=5)
     created_at = expires_at - timedelta(minutes=5)
-    for start in range(0, count, BATCH):
+    for offset in range(0, count, BATCH):
         UserCode.objects.bulk_create(
             UserCode(
                 code=str(first + i),
@@ -54,7 +47,7 @@ def make_codes(count: int, *, expired: bool, first: int) -> None:
                 expires_at=expires_at,
                 created_at=created_at,
             )
-            for i in range(start, min(start + BATCH, count))
+            for i in range(offset, min(offset + BATCH, count))
         )
 
 
@@ -160,7 +153,7 @@ def test_it_deletes_each_row_once_when_two_cleanups_run_at_once(caplog):
     expired, batch = (100_000, BATCH) if connection.vendor == "postgresql" else (5_000, 500)
     make_codes(expired, expired=True, first=1_000_000)
     make_codes(1_000, expired=False, first=2_000_000)
-    caplog.set_level(logging.INFO, logger="onetime.core.cleanup")
+    caplog.set_level(logging.INFO, logger="onetime.cleanup")
 
     started = time.perf_counter()
     results = run_concurrently(2, lambda: cleanup_run(batch_size=batch))
@@ -335,7 +328,7 @@ def test_it_logs_the_counts_of_each_step_at_info(caplog, time_machine):
 
     cleanup("--verbosity", "0")
 
-    (record,) = [r for r in caplog.records if r.name == "onetime.core.cleanup"]
+    (record,) = [r for r in caplog.records if r.name == "onetime.cleanup"]
     assert record.levelno == logging.INFO
     assert record.getMessage() == (
         "cleanup: 3 expired codes deleted, 1 expired secrets wiped, 1 tombstones purged, "
@@ -352,76 +345,78 @@ def test_it_prints_nothing_at_verbosity_0():
 # --- The scheduler -------------------------------------------------------------------------
 
 
-def database_url() -> str:
-    """Return a DATABASE_URL for the test database this run uses."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or 5432
-    return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.sqlite
-def test_it_runs_as_a_scheduler_that_cleans_up_and_stops_on_sigterm():
+def test_it_runs_as_a_scheduler_that_cleans_up_and_stops_on_sigterm(tmp_path):
     make_codes(7, expired=True, first=1_000_000)
     make_codes(2, expired=False, first=2_000_000)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "LOG_FORMAT": "plain",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runscheduler", "--interval", "1"],
-        cwd=Path(django_settings.BASE_DIR),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    log = tmp_path / "scheduler.log"
+    # The first pass runs at once; the next one would come in an hour, so a scheduler that
+    # stops on SIGTERM stops in the middle of its wait, not at its end.
+    process = start(
+        manage("runscheduler", "--interval", "3600"),
+        service_env(
+            DATABASE_URL=database_url(connection.settings_dict),
+            LOG_FORMAT="plain",
+            LOG_LEVEL="INFO",
+            PYTHONUNBUFFERED="1",
+        ),
+        log,
     )
-    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-    assert process.stdout is not None
-    stdout = process.stdout
-
-    def read() -> None:
-        for line in stdout:
-            lines.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    log: list[str] = []
     try:
-        deadline = time.monotonic() + 30
-        while not any("cleanup: 7 expired codes deleted" in line for line in log):
-            assert time.monotonic() < deadline, "no cleanup pass:\n" + "".join(log)
-            assert process.poll() is None, "the scheduler died:\n" + "".join(log)
-            with contextlib.suppress(queue.Empty):
-                log.append(lines.get(timeout=0.5))
-
-        process.send_signal(signal.SIGTERM)
-        stopping = time.monotonic()
-        returncode = process.wait(timeout=10)
-        stopped_in = time.monotonic() - stopping
-        reader.join(timeout=5)
+        wait_for_output(log, "cleanup: 7 expired codes deleted", process)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        stdout.close()
-    while not lines.empty():
-        log.append(lines.get())
-    output = "".join(log)
+        returncode = stop(process, timeout=60)
+    output = log.read_text()
 
     assert returncode == 0, output
-    assert stopped_in < 5
     assert "scheduler: SIGTERM received, stopping" in output
     assert output.rstrip().endswith("scheduler: stopped"), output
     assert "Traceback" not in output
     assert expired_codes() == 0
     assert active_codes() == 2
+
+
+@pytest.fixture
+def signal_handlers() -> Any:
+    """Restore SIGTERM's and SIGINT's handlers after a command that installs its own."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_logs_a_failed_pass_and_runs_the_next_one(
+    monkeypatch, caplog, console, signal_handlers
+):
+    passes = []
+    data = "CANARY-4b1d and 7654321"
+
+    def fail_once_then_stop(**options: Any) -> CleanupCounts | None:
+        passes.append(options)
+        if len(passes) == 1:
+            raise RuntimeError(f"a bug, its message holding {data}")
+        signal.raise_signal(signal.SIGTERM)  # the second pass ran: stop as on SIGTERM
+        return cleanup_run(**options)
+
+    make_codes(3, expired=True, first=1_000_000)
+    monkeypatch.setattr(runscheduler, "cleanup_run", fail_once_then_stop)
+    caplog.set_level(logging.INFO, logger="onetime.scheduler")
+
+    call_command("runscheduler", "--interval", "1")
+
+    assert len(passes) == 2
+    assert expired_codes() == 0  # the second pass did its work
+    [failure] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failure.name == "onetime.scheduler"
+    assert failure.levelno == logging.ERROR
+    output = console.getvalue()
+    assert "scheduler: cleanup failed (RuntimeError), next pass in 1 s" in output
+    # The traceback names where it failed, and withholds the message, which may hold data.
+    assert "Traceback (most recent call last)" in output
+    assert "in fail_once_then_stop" in output
+    assert "CANARY-4b1d" not in output
+    assert "7654321" not in output
+    assert "RuntimeError (message withheld)" in output
+    assert output.rstrip().endswith("scheduler: stopped")

@@ -5,7 +5,6 @@ current name and username on record.
 """
 
 import ast
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,10 +12,10 @@ import pytest
 
 from onetime.codes import services
 from onetime.codes.models import TelegramAccount, UserCode
+from tests.conftest import SEVEN_DIGITS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
-SEVEN_DIGITS = re.compile(r"^[1-9]\d{6}$")
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 

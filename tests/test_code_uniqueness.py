@@ -8,7 +8,6 @@ draws by wrapping the pure drawing function.
 """
 
 import logging
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -21,12 +20,13 @@ from onetime.bot import texts
 from onetime.bot.handlers import reply_to
 from onetime.codes import services
 from onetime.codes.models import TelegramAccount, UserCode
+from tests.conftest import SEVEN_DIGITS
+from tests.fake_telegram import make_update
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 LOW = 1_000_000
 USER_ID = 424_242_424
-SEVEN_DIGITS = re.compile(r"(?<!\d)[1-9]\d{6}(?!\d)")
 
 
 class CountingDraws:
@@ -68,20 +68,6 @@ def occupy(codes: list[str], first_user: int = 900_000_000) -> None:
 
 def issue(user_id: int = USER_ID) -> services.IssuedCode:
     return services.code_issue(telegram_user_id=user_id, username=None, first_name="Test")
-
-
-def private_code_update(user_id: int = USER_ID) -> dict[str, object]:
-    return {
-        "update_id": 10001,
-        "message": {
-            "message_id": 7,
-            "date": 1772366400,
-            "chat": {"id": user_id, "type": "private", "first_name": "Test"},
-            "from": {"id": user_id, "is_bot": False, "first_name": "Test", "language_code": "ru"},
-            "text": "/code",
-            "entities": [{"offset": 0, "length": 5, "type": "bot_command"}],
-        },
-    }
 
 
 def test_it_gives_every_user_a_distinct_code_when_codes_collide(monkeypatch):
@@ -191,7 +177,7 @@ def test_it_tells_the_user_when_no_code_could_be_generated(monkeypatch):
     shrink_code_space(monkeypatch, 20)
     occupy([str(LOW + i) for i in range(20)])
 
-    reply = reply_to(private_code_update())
+    reply = reply_to(make_update(user_id=USER_ID, username=None))
 
     assert reply is not None
     assert reply.chat_id == USER_ID

@@ -6,7 +6,6 @@ for longer and longer.
 """
 
 import logging
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from django.test import Client
 from onetime.codes import services
 from onetime.codes.models import TelegramAccount, UserCode
 from tests.concurrency import race
-from tests.conftest import post_json
+from tests.conftest import SEVEN_DIGITS, post_json
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -24,7 +23,6 @@ PATH = "/api/v1/codes/verify"
 TOKEN = "verify-token-for-tests-only"
 USER_ID = 31337
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-SEVEN_DIGITS = re.compile(r"(?<!\d)\d{7}(?!\d)")
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,11 @@ from django.utils.html import escape
 from onetime.vault.models import Secret
 from tests.conftest import make_secret, post_json
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.sqlite,
+    pytest.mark.usefixtures("no_rate_limits"),
+]
 
 RACERS = 32
 API_TRIALS = 50
@@ -45,13 +49,6 @@ class Answer:
 
     def json(self) -> Any:
         return json.loads(self.content)
-
-
-@pytest.fixture(autouse=True)
-def _no_rate_limits(settings):
-    # One client IP sends every request here; abuse limits are tested elsewhere.
-    settings.ONETIME_RATE_CREATE = None
-    settings.ONETIME_RATE_REVEAL = None
 
 
 class Racers:

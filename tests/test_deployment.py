@@ -8,7 +8,6 @@ production settings pass Django's deployment checks.
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -25,6 +24,8 @@ from tests.processes import (
     database_url,
     free_port,
     http_get,
+    manage,
+    run,
     service_env,
     start,
     stop,
@@ -95,14 +96,7 @@ def test_the_build_time_collectstatic_command_runs(tmp_path):
     env = service_env(DEBUG="0", **assignments)
     env["DATABASE_URL"] = f"sqlite:///{tmp_path}/collect.sqlite3"
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--no-input", "--dry-run", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run(manage("collectstatic", "--no-input", "--dry-run", "-v", "0"), env)
 
     assert result.returncode == 0, result.stderr
 
@@ -116,14 +110,7 @@ def test_the_production_settings_pass_the_deployment_checks():
         SECURE_PROXY_SSL_HEADER="1",
     )
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run(manage("check", "--deploy", "--fail-level", "WARNING"), env)
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -155,14 +142,7 @@ def test_the_entrypoint_migrates_then_serves_under_plain_sh(scratch_database, tm
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
 
-    migrate = subprocess.run(
-        ["sh", str(ENTRYPOINT), "migrate"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    migrate = run(["sh", str(ENTRYPOINT), "migrate"], env)
     assert migrate.returncode == 0, migrate.stderr
     assert "Applying vault.0001_initial... OK" in migrate.stdout
 
@@ -189,6 +169,27 @@ def test_the_entrypoint_migrates_then_serves_under_plain_sh(scratch_database, tm
     files = list(metrics_dir.glob("*.db"))
     assert files
     assert all(f"_{socket.gethostname()}_" in path.name for path in files)
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
+def test_a_container_starts_by_removing_the_metrics_files_its_earlier_run_left(tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = service_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    # An earlier run of this container: files named by this host, as metrics.py names them.
+    assert run([sys.executable, "-c", "import onetime.core.metrics"], env).returncode == 0
+    earlier = {path.name for path in metrics_dir.iterdir()}
+    assert earlier
+    assert all(f"_{socket.gethostname()}_" in name for name in earlier)
+    # Another container on the volume, which may be writing right now, and a stranger.
+    others = {"counter_0a1b2c3d4e5f_1.db", "histogram_0a1b2c3d4e5f_7.db", "notes.txt"}
+    for name in others:
+        (metrics_dir / name).write_bytes(b"")
+
+    started = run(["sh", str(ENTRYPOINT), "true"], env)
+
+    assert started.returncode == 0, started.stderr
+    assert {path.name for path in metrics_dir.iterdir()} == others
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.db import connection
 
 from onetime.vault import crypto
 from onetime.vault.models import Secret
-from tests.conftest import make_secret, post_json
+from tests.conftest import make_secret, post_json, reveal
 
 KEY_A = settings.ONETIME_ENCRYPTION_KEYS[0]
 KEY_B = b"key B, for the rotation tests".ljust(32, b".")
@@ -22,10 +22,6 @@ KEY_B = b"key B, for the rotation tests".ljust(32, b".")
 
 def new_canary() -> str:
     return f"CANARY-{uuid.uuid4().hex}"
-
-
-def reveal(client, secret_id):
-    return post_json(client, f"/api/v1/secrets/{secret_id}/reveal")
 
 
 def raw_rows() -> list[tuple[bytes, ...]]:

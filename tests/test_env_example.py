@@ -4,9 +4,8 @@ documented in .env.example, and every variable documented there is read somewher
 """
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT
 
 PYTHON_READERS = re.compile(
     r"""\benv_(?:str|bool|int|list|rate)\(\s*["']([A-Z][A-Z0-9_]+)["']"""

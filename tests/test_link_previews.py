@@ -8,7 +8,7 @@ import pytest
 from onetime.vault.models import Secret
 from tests.conftest import make_secret, post_json
 
-pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.usefixtures("no_rate_limits")]
 
 PREVIEW_ROBOTS = {
     "telegram": "TelegramBot (like TwitterBot)",
@@ -22,11 +22,6 @@ PREVIEW_ROBOTS = {
 }
 
 PLAINTEXT = "the vault code is 0451"
-
-
-@pytest.fixture(autouse=True)
-def _no_rate_limits(settings):
-    settings.ONETIME_RATE_REVEAL = None
 
 
 def assert_still_revealable(client, secret_id) -> None:

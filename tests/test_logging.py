@@ -3,11 +3,9 @@ Logs: one JSON object per line with LOG_FORMAT=json, a bad LOG_FORMAT stops star
 bot token never reaches the output, neither in a message nor in an exception's traceback.
 """
 
-import io
 import json
 import logging
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,8 +14,8 @@ from django.utils import timezone
 
 from onetime.codes import services as codes
 from onetime.codes.models import UserCode
-from onetime.core.logfilters import redact
-from tests.processes import BOT_TOKEN, database_url, manage, service_env
+from onetime.core.logfilters import redact, traceback_without_messages
+from tests.processes import BOT_TOKEN, database_url, manage, run, service_env
 
 TOKEN = "123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 BOT_URL = f"https://api.telegram.org/bot{TOKEN}/getUpdates"
@@ -26,12 +24,8 @@ TOKENS = [TOKEN, BOT_TOKEN, "7012345678:AAE-_x9QZ0pL3mN8vB2cK7rT5yU1wH4jG6f"]
 
 
 def run_manage(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        manage(*args),
-        env=service_env(DATABASE_URL=database_url(connection.settings_dict), **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return run(
+        manage(*args), service_env(DATABASE_URL=database_url(connection.settings_dict), **env)
     )
 
 
@@ -50,7 +44,7 @@ def test_with_log_format_json_every_log_line_is_a_json_object():
         assert isinstance(entry, dict)
         assert {"time", "level", "logger", "message"} <= set(entry)
         datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S%z")
-    [counts] = [e for e in entries if e["logger"] == "onetime.core.cleanup"]
+    [counts] = [e for e in entries if e["logger"] == "onetime.cleanup"]
     assert counts["level"] == "INFO"
     assert "1 expired codes deleted" in counts["message"]
 
@@ -61,15 +55,13 @@ def test_with_the_default_format_log_lines_are_plain_text():
 
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stderr.splitlines() if "cleanup (dry run)" in line]
-    assert " INFO onetime.core.cleanup: cleanup (dry run): " in line
+    assert " INFO onetime.cleanup: cleanup (dry run): " in line
     assert not line.startswith("{")
 
 
 @pytest.mark.parametrize(("name", "value"), [("LOG_FORMAT", "bogus"), ("LOG_LEVEL", "LOUD")])
 def test_a_bad_log_setting_stops_start_up_naming_it(name, value):
-    result = subprocess.run(
-        manage("check"), env=service_env(**{name: value}), capture_output=True, text=True
-    )
+    result = run(manage("check"), service_env(**{name: value}))
 
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
@@ -81,19 +73,6 @@ def test_redact_removes_a_bot_token_from_a_bot_api_url(token):
     redacted = redact(f"GET https://api.telegram.org/bot{token}/getUpdates failed")
 
     assert redacted == "GET https://api.telegram.org/bot<bot-token>/getUpdates failed"
-
-
-@pytest.fixture
-def console() -> Iterator[io.StringIO]:
-    """Return what the console handler configured by settings.LOGGING writes."""
-    [handler] = [h for h in logging.getLogger().handlers if h.name == "console"]
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    original = handler.setStream(buffer)
-    try:
-        yield buffer
-    finally:
-        handler.setStream(original)
 
 
 @pytest.mark.parametrize("token", TOKENS)
@@ -123,13 +102,7 @@ def test_with_log_format_json_a_traceback_is_redacted_too():
         "    logging.getLogger('onetime.bot.client').exception('polling failed')\n"
     )
 
-    result = subprocess.run(
-        manage("shell", "--no-imports", "-c", script),
-        env=service_env(LOG_FORMAT="json"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run(manage("shell", "--no-imports", "-c", script), service_env(LOG_FORMAT="json"))
 
     assert result.returncode == 0, result.stderr
     [entry] = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
@@ -141,3 +114,24 @@ def test_with_log_format_json_a_traceback_is_redacted_too():
     )
     assert TOKEN.split(":")[1] not in result.stderr
     assert TOKEN.split(":")[1] not in result.stdout
+
+
+def test_a_traceback_without_messages_names_every_exception_in_the_chain_but_no_value():
+    value = "CANARY-9f2e"
+
+    def parse() -> None:
+        raise ValueError(f"cannot parse {value}")
+
+    try:
+        try:
+            parse()
+        except ValueError as exc:
+            raise LookupError(value) from exc
+    except LookupError as exc:
+        text = traceback_without_messages(exc)
+
+    assert value not in text
+    assert text.count("Traceback (most recent call last):") == 2
+    assert text.index("ValueError (message withheld)") < text.index("LookupError (message")
+    assert "in parse" in text
+    assert text.endswith("LookupError (message withheld)")

@@ -55,19 +55,6 @@ def canary() -> Capabilities:
     )
 
 
-@pytest.fixture
-def console() -> Iterator[io.StringIO]:
-    """Send what the configured console log handler writes into a buffer."""
-    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
-    assert handlers, "settings.LOGGING configures a console handler on the root logger"
-    buffer = io.StringIO()
-    previous = [h.setStream(buffer) for h in handlers]
-    yield buffer
-    for handler, stream in zip(handlers, previous, strict=True):
-        if stream is not None:
-            handler.setStream(stream)
-
-
 class Captured:
     """All that the logging set-up wrote while a test ran, and the error reports it sent."""
 

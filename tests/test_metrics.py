@@ -22,9 +22,9 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
+from onetime.cleanup.services import cleanup_run
 from onetime.codes import services as codes
 from onetime.codes.models import UserCode
-from onetime.core.cleanup import cleanup_run
 from onetime.vault.models import Secret
 from tests.conftest import post_json
 from tests.processes import (

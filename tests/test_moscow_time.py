@@ -3,13 +3,14 @@ The bot tells the expiry in Moscow time (PRODUCT.md §3.1): Europe/Moscow from z
 fixed offset, as HH:MM, in a reply of exactly two lines.
 """
 
-import re
 from datetime import UTC, datetime
 
 import pytest
 
 from onetime.bot.handlers import moscow_time, reply_to
 from onetime.codes.models import UserCode
+from tests.conftest import code_message
+from tests.fake_telegram import make_update
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -18,28 +19,7 @@ def label(value: object) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(value, datetime) else str(value)
 
 
-REPLY = re.compile(r"^🔑 Ваш код: ([1-9]\d{6})\n⏰ Действителен до: (\d\d:\d\d) \(МСК\)$")
 USER_ID = 8_800_555
-
-
-def private_code_update(user_id: int = USER_ID) -> dict[str, object]:
-    return {
-        "update_id": 20001,
-        "message": {
-            "message_id": 11,
-            "date": 1772398680,
-            "chat": {"id": user_id, "type": "private", "first_name": "Ivan", "username": "ivan"},
-            "from": {
-                "id": user_id,
-                "is_bot": False,
-                "first_name": "Ivan",
-                "username": "ivan",
-                "language_code": "ru",
-            },
-            "text": "/code",
-            "entities": [{"offset": 0, "length": 5, "type": "bot_command"}],
-        },
-    }
 
 
 @pytest.mark.parametrize(
@@ -81,27 +61,24 @@ def test_it_replies_to_code_with_the_expiry_in_moscow_time(
     settings.TELEGRAM_CODE_EXPIRATION_MINUTES = minutes
     time_machine.move_to(now, tick=False)
 
-    reply = reply_to(private_code_update())
+    reply = reply_to(make_update(user_id=USER_ID))
 
     assert reply is not None
     assert reply.chat_id == USER_ID
-    match = REPLY.fullmatch(reply.text)
-    assert match, reply.text
-    assert match[2] == until
-    assert match[1] == UserCode.objects.get(telegram_user_id=USER_ID).code
+    code, shown_until = code_message(reply.text)
+    assert shown_until == until
+    assert code == UserCode.objects.get(telegram_user_id=USER_ID).code
     assert reply.protect_content
 
 
 def test_it_repeats_the_original_expiry_when_the_code_is_asked_for_again(time_machine):
     time_machine.move_to(datetime(2026, 3, 1, 20, 58, tzinfo=UTC), tick=False)
-    first = reply_to(private_code_update())
+    first = reply_to(make_update(user_id=USER_ID))
 
     time_machine.move_to(datetime(2026, 3, 1, 21, 2, 59, tzinfo=UTC), tick=False)
-    again = reply_to(private_code_update())
+    again = reply_to(make_update(user_id=USER_ID))
 
     assert first is not None
     assert again is not None
     assert again.text == first.text
-    match = REPLY.fullmatch(again.text)
-    assert match, again.text
-    assert match[2] == "00:03"
+    assert code_message(again.text)[1] == "00:03"

@@ -1,12 +1,13 @@
 """The OpenAPI schema is served by the app, valid, and docs/openapi.yaml is up to date."""
 
 from io import StringIO
-from pathlib import Path
 
 import yaml
 from django.core.management import call_command
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
+from tests.processes import ROOT
+
+SCHEMA_FILE = ROOT / "docs" / "openapi.yaml"
 
 
 def test_it_serves_a_schema_listing_every_api_route(client):

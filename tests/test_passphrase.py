@@ -10,17 +10,12 @@ from django.db import connection
 
 from onetime.vault import crypto
 from onetime.vault.models import Secret
-from tests.conftest import make_secret, post_json
+from tests.conftest import make_secret, post_json, reveal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 PASSPHRASE = "correct horse"
 PLAINTEXT = "the launch code is 0000"
-
-
-def reveal(client, secret_id, passphrase=None):
-    body = {} if passphrase is None else {"passphrase": passphrase}
-    return post_json(client, f"/api/v1/secrets/{secret_id}/reveal", body)
 
 
 def stored_row(secret_id):

@@ -4,17 +4,14 @@ A persistent PostgreSQL connection prepares the statements it repeats (psycopg's
 turns that off for poolers that cannot keep prepared statements.
 """
 
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from tests.conftest import make_secret, post_json
+from tests.processes import run, service_env
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 CANARY = "canary-4f1d-prepared"
 
 pytestmark = pytest.mark.django_db
@@ -57,14 +54,8 @@ def test_the_setting_turns_preparing_on_and_off(value, prepared_count):
         "    cursor.execute('SELECT count(*) FROM pg_prepared_statements')\n"
         "    print(cursor.fetchone()[0])\n"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "onetime.settings",
-        "DATABASE_PREPARED_STATEMENTS": value,
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=BASE_DIR, env=env, capture_output=True, text=True
-    )
+    env = service_env(DJANGO_SETTINGS_MODULE="onetime.settings", DATABASE_PREPARED_STATEMENTS=value)
+    result = run([sys.executable, "-c", script], env)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == prepared_count

@@ -13,7 +13,7 @@ from django.test import Client, RequestFactory
 from onetime.core.models import RateLimitHit
 from onetime.core.ratelimit import client_ip
 from onetime.vault.models import Secret
-from tests.conftest import make_secret, post_json
+from tests.conftest import make_secret, post_json, reveal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -24,15 +24,17 @@ OTHER_IP = "198.51.100.8"
 
 
 @pytest.fixture
-def limits(settings):
-    """No limits unless the test sets one, whatever the environment says."""
-    settings.ONETIME_RATE_CREATE = None
-    settings.ONETIME_RATE_REVEAL = None
-    return settings
+def limits(no_rate_limits):
+    """No limits unless the test sets one."""
+    return no_rate_limits
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def frozen():
+    """
+    A frozen clock for every test: counters are per fixed window, so a test that crossed a
+    window boundary on the wall clock would see its counts start again.
+    """
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
 
@@ -42,8 +44,8 @@ def create(ip: str = IP, client: Client | None = None, **headers: str):
     return post_json(client, "/api/v1/secrets", {"secret": "hunter2"}, **headers)
 
 
-def reveal(secret_id, ip: str = IP):
-    return post_json(Client(REMOTE_ADDR=ip), f"/api/v1/secrets/{secret_id}/reveal")
+def reveal_from(secret_id, ip: str = IP):
+    return reveal(Client(REMOTE_ADDR=ip), secret_id)
 
 
 def assert_rate_limited(response, retry_after: int | None = None) -> None:
@@ -86,13 +88,13 @@ def test_the_fourth_reveal_from_one_ip_is_refused_without_consuming(limits):
     secrets = [make_secret(f"secret {n}").secret.id for n in range(5)]
     limits.ONETIME_RATE_REVEAL = (3, 60)
 
-    allowed = [reveal(secret_id) for secret_id in secrets[:3]]
-    refused = reveal(secrets[3])
+    allowed = [reveal_from(secret_id) for secret_id in secrets[:3]]
+    refused = reveal_from(secrets[3])
 
     assert [r.status_code for r in allowed] == [200, 200, 200]
     assert_rate_limited(refused)
     assert Secret.objects.get(pk=secrets[3]).state == Secret.State.ACTIVE
-    assert reveal(secrets[3], OTHER_IP).json() == {"secret": "secret 3"}
+    assert reveal_from(secrets[3], OTHER_IP).json() == {"secret": "secret 3"}
 
 
 def test_reveals_of_unknown_ids_count_too(limits):
@@ -101,9 +103,9 @@ def test_reveals_of_unknown_ids_count_too(limits):
     real = make_secret().secret.id
 
     for _ in range(3):
-        assert reveal("6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1").status_code == 404
+        assert reveal_from("6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1").status_code == 404
 
-    assert_rate_limited(reveal(real))
+    assert_rate_limited(reveal_from(real))
 
 
 def test_the_web_form_is_limited_too(limits):
@@ -124,7 +126,7 @@ def test_the_web_reveal_is_limited_too(limits):
     secret_id = make_secret().secret.id
     limits.ONETIME_RATE_REVEAL = (1, 60)
     browser = Client(REMOTE_ADDR=IP)
-    assert reveal("6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1").status_code == 404
+    assert reveal_from("6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1").status_code == 404
 
     refused = browser.post(f"/s/{secret_id}")
 
@@ -138,7 +140,7 @@ def test_the_limits_are_separate_per_policy(limits):
     limits.ONETIME_RATE_REVEAL = (3, 60)
     ids = [create().json()["id"] for _ in range(3)]
 
-    assert [reveal(secret_id).status_code for secret_id in ids] == [200, 200, 200]
+    assert [reveal_from(secret_id).status_code for secret_id in ids] == [200, 200, 200]
 
 
 # --- Which client a request comes from ----------------------------------------------------------

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from onetime.vault.models import Secret
-from tests.conftest import make_secret, post_json
+from tests.conftest import make_secret, post_json, reveal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -31,10 +31,6 @@ def receipt(client, token):
 
 def burn(client, token):
     return post_json(client, f"/api/v1/receipts/{token}/burn")
-
-
-def reveal(client, secret_id):
-    return post_json(client, f"/api/v1/secrets/{secret_id}/reveal")
 
 
 def at(value: str | None) -> datetime | None:

@@ -11,13 +11,9 @@ import pytest
 
 from onetime.vault import crypto, services
 from onetime.vault.models import Secret
-from tests.conftest import make_secret, post_json
+from tests.conftest import make_secret, reveal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
-
-
-def reveal(client, secret_id):
-    return post_json(client, f"/api/v1/secrets/{secret_id}/reveal")
 
 
 def test_a_plain_reveal_is_one_read_and_one_conditional_update(client, django_assert_num_queries):

@@ -25,9 +25,7 @@ Case = Callable[[Client, Any], Any]
 
 
 @pytest.fixture(autouse=True)
-def _frozen_clock_and_no_rate_limits(settings):
-    settings.ONETIME_RATE_CREATE = None
-    settings.ONETIME_RATE_REVEAL = None
+def _frozen_clock_and_no_rate_limits(no_rate_limits):
     with time_machine.travel(T0, tick=False):
         yield
 

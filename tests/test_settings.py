@@ -7,14 +7,13 @@ import base64
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from onetime.env import env_bool, env_int, env_list, env_rate, env_str
+from tests.processes import ROOT
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 GOOD_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 SHORT_KEY = base64.urlsafe_b64encode(b"sixteen byte key").decode()
 
@@ -63,7 +62,7 @@ def start_ups() -> dict[str, subprocess.CompletedProcess[str]]:
     running = {
         case: subprocess.Popen(
             [sys.executable, "manage.py", "check"],
-            cwd=BASE_DIR,
+            cwd=ROOT,
             env=_environment(changes),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

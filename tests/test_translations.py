@@ -2,11 +2,12 @@
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-LOCALE = Path(__file__).resolve().parent.parent / "onetime" / "locale" / "ru" / "LC_MESSAGES"
+from tests.processes import ROOT
+
+LOCALE = ROOT / "onetime" / "locale" / "ru" / "LC_MESSAGES"
 
 pytestmark = pytest.mark.skipif(shutil.which("msgfmt") is None, reason="needs GNU gettext")
 

@@ -13,20 +13,13 @@ from django.utils.html import escape
 from onetime.vault.models import Secret
 from tests.conftest import make_secret, post_json
 
-pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.usefixtures("no_rate_limits")]
 
 # A fixed instant in the middle of a minute, so that rate-limit windows never matter.
 T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 DESTROYED_RU = "Секрет уничтожен"
 EXPIRED_RU = "Секрет устарел"
-
-
-@pytest.fixture(autouse=True)
-def _no_rate_limits(settings):
-    # Every request here comes from one client IP; abuse limits are tested elsewhere.
-    settings.ONETIME_RATE_CREATE = None
-    settings.ONETIME_RATE_REVEAL = None
 
 
 def text(response) -> str:

@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+import traceback
 from typing import Any
 
 from django.http import HttpRequest
@@ -25,6 +26,29 @@ def redact(text: str) -> str:
     text = _BOT_TOKEN.sub("<bot-token>", text)
     text = _UUID.sub(r"\1…", text)
     return _RECEIPT.sub(r"\1\2…", text)
+
+
+def traceback_without_messages(exc: BaseException) -> str:
+    """
+    Return the traceback of ``exc`` and of the exceptions it was raised from or while
+    handling, each exception by its type only: a message may carry data (a value that a
+    statement or a parser choked on), the frames and their source lines do not.
+    """
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    parts = []
+    for link in reversed(chain):
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(link.__traceback__))
+        name = type(link).__qualname__
+        module = type(link).__module__
+        parts.append(f"{name if module == 'builtins' else f'{module}.{name}'} (message withheld)\n")
+    return "".join(parts).rstrip("\n")
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
-from onetime.core.cleanup import cleanup_run
+from onetime.cleanup.services import cleanup_run
+from onetime.core.logfilters import traceback_without_messages
 
 logger = logging.getLogger("onetime.scheduler")
 
@@ -34,13 +35,22 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         logger.info("scheduler: cleanup every %d s", interval)
         while not stop.is_set():
-            # Long-running: reconnect after a database restart instead of failing forever.
-            close_old_connections()
             try:
+                # Long-running: reconnect after a database restart instead of failing forever.
+                close_old_connections()
                 cleanup_run()
             except DatabaseError as exc:
                 logger.error(
                     "scheduler: cleanup failed, database unavailable (%s)", type(exc).__name__
+                )
+            except Exception as exc:
+                # Anything else is a bug or a surprise; one failed pass must not end the
+                # cleanup for good. Log where it happened and try again at the next interval.
+                logger.error(
+                    "scheduler: cleanup failed (%s), next pass in %d s\n%s",
+                    type(exc).__name__,
+                    interval,
+                    traceback_without_messages(exc),
                 )
             finally:
                 close_old_connections()

@@ -1,4 +1,9 @@
-"""One cleanup pass: what the scheduler runs every CLEANUP_INTERVAL_SECONDS."""
+"""
+One cleanup pass: what the scheduler runs every CLEANUP_INTERVAL_SECONDS.
+
+The pass orchestrates use cases of the vault and of codes, so it lives in an app of its own
+above both, not in core, the floor that every app stands on.
+"""
 
 import logging
 from dataclasses import dataclass
@@ -10,7 +15,7 @@ from onetime.core.locks import try_exclusive
 from onetime.core.ratelimit import rate_limits_purge
 from onetime.vault.services import secrets_expire, tombstones_purge
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("onetime.cleanup")
 
 LOCK_NAME = "onetime.cleanup"
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from onetime.core.cleanup import cleanup_run
+from onetime.cleanup.services import cleanup_run
 
 
 class Command(BaseCommand):

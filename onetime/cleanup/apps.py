@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CleanupConfig(AppConfig):
+    name = "onetime.cleanup"
+    label = "cleanup"

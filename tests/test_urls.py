@@ -1,0 +1,69 @@
+"""
+Every route keeps its path and name, and each app wires its own routes in its own urls
+module: the project's onetime/urls.py only includes them.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+
+from onetime import urls as project_urls
+
+SECRET_ID = "6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1"
+TOKEN = "Xy_9-abcdefghijklmnopqrstuvwxyz01"
+
+# Name, arguments, path, and the app whose urls module wires the route.
+ROUTES = [
+    ("vault:create", {}, "/", "vault"),
+    ("vault:secret", {"secret_id": SECRET_ID}, f"/s/{SECRET_ID}", "vault"),
+    ("vault:receipt", {"token": TOKEN}, f"/r/{TOKEN}", "vault"),
+    ("vault:receipt_burn", {"token": TOKEN}, f"/r/{TOKEN}/burn", "vault"),
+    ("vault:api_create", {}, "/api/v1/secrets", "vault"),
+    ("vault:api_secret", {"secret_id": SECRET_ID}, f"/api/v1/secrets/{SECRET_ID}", "vault"),
+    (
+        "vault:api_reveal",
+        {"secret_id": SECRET_ID},
+        f"/api/v1/secrets/{SECRET_ID}/reveal",
+        "vault",
+    ),
+    ("vault:api_receipt", {"token": TOKEN}, f"/api/v1/receipts/{TOKEN}", "vault"),
+    ("vault:api_burn", {"token": TOKEN}, f"/api/v1/receipts/{TOKEN}/burn", "vault"),
+    ("api_code_verify", {}, "/api/v1/codes/verify", "codes"),
+    ("telegram-webhook", {}, "/telegram/webhook/", "bot"),
+    ("healthz", {}, "/healthz", "core"),
+    ("readyz", {}, "/readyz", "core"),
+    ("metrics", {}, "/metrics", "core"),
+    ("schema", {}, "/api/schema/", "core"),
+    ("api-docs", {}, "/api/docs/", "core"),
+]
+
+
+def _wired() -> Iterator[tuple[str, str]]:
+    """Yield (route name, the urls module it comes from) for every route of the project."""
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLPattern):
+            yield str(entry.name), "onetime.urls"
+            continue
+        prefix = f"{entry.namespace}:" if entry.namespace else ""
+        for pattern in entry.url_patterns:
+            assert isinstance(pattern, URLPattern), "one level of includes"
+            yield f"{prefix}{pattern.name}", str(getattr(entry.urlconf_module, "__name__", ""))
+
+
+@pytest.mark.parametrize(("name", "kwargs", "path", "app"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_every_route_keeps_its_path_and_name(name, kwargs, path, app):
+    assert reverse(name, kwargs=kwargs) == path
+    assert resolve(path).view_name == name
+
+
+def test_no_route_is_lost_or_added_unnoticed():
+    assert sorted(name for name, _ in _wired()) == sorted(route[0] for route in ROUTES)
+
+
+def test_each_app_wires_its_own_routes_and_the_project_only_includes_them():
+    assert all(isinstance(entry, URLResolver) for entry in project_urls.urlpatterns)
+    wired = dict(_wired())
+
+    for name, _, _, app in ROUTES:
+        assert wired[name] == f"onetime.{app}.urls", name
