@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.datastructures import CaseInsensitiveMapping
+
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +96,11 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
     return process.wait()
 
 
+def _headers(message: Any) -> Mapping[str, str]:
+    # Header names are case-insensitive; the server sends them in lower case.
+    return CaseInsensitiveMapping(dict(message.items()))
+
+
 @dataclass(frozen=True)
 class HttpAnswer:
     status: int
@@ -106,10 +113,10 @@ def http_get(url: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
     request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return HttpAnswer(response.status, dict(response.headers), response.read())
+            return HttpAnswer(response.status, _headers(response.headers), response.read())
     except urllib.error.HTTPError as exc:
         with exc:
-            return HttpAnswer(exc.code, dict(exc.headers), exc.read())
+            return HttpAnswer(exc.code, _headers(exc.headers), exc.read())
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:

@@ -247,7 +247,7 @@ def test_api_errors_are_json_and_pages_have_no_debug_output(make_run):
     unknown_route = http_get(f"http://127.0.0.1:{make_run.port}/no/such/page")
 
     assert missing.status == 404
-    assert {k.lower(): v for k, v in missing.headers.items()}["content-type"] == "application/json"
+    assert missing.headers["Content-Type"] == "application/json"
     assert json.loads(missing.body)["status"] == "not_found"
     assert unknown_route.status == 404
     assert b"DEBUG = True" not in unknown_route.body

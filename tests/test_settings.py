@@ -113,9 +113,9 @@ def test_local_keys_are_generated_once_without_debug(tmp_path):
     }
     check = [sys.executable, "manage.py", "check"]
 
-    first = subprocess.run(check, cwd=BASE_DIR, env=_environment(changes), capture_output=True)
+    first = subprocess.run(check, cwd=ROOT, env=_environment(changes), capture_output=True)
     keys = (tmp_path / "dev-keys.json").read_bytes()
-    again = subprocess.run(check, cwd=BASE_DIR, env=_environment(changes), capture_output=True)
+    again = subprocess.run(check, cwd=ROOT, env=_environment(changes), capture_output=True)
 
     assert first.returncode == 0, first.stderr
     assert again.returncode == 0, again.stderr
