@@ -11,6 +11,7 @@ import json
 import queue
 import secrets
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from django.db import connection
 from django.test import Client
 from django.utils.html import escape
 
+from onetime.vault import crypto
 from onetime.vault.models import Secret
 from tests.conftest import make_secret, post_json
 
@@ -35,6 +37,7 @@ API_TRIALS = 50
 WEB_TRIALS = 10
 PASSPHRASE_TRIALS = 5
 BURN_TRIALS = 50
+DECRYPT_TRIALS = 20
 BURN_RACERS = 8
 
 Request = Callable[[Client], Any]
@@ -154,6 +157,51 @@ def test_it_gives_the_plaintext_to_exactly_one_of_32_concurrent_api_reveals(race
         assert {a.json()["status"] for a in answers if a.status == 410} == {"destroyed"}
         row = Secret.objects.get(pk=secret_id)
         assert (row.state, row.ciphertext) == (Secret.State.REVEALED, None)
+
+
+def test_only_the_reveal_that_won_the_claim_decrypts(racers, monkeypatch):
+    # PRODUCT.md §2.2: the plaintext is decrypted only by the request that won the claim.
+    decrypted: list[uuid.UUID] = []
+    unseal = crypto.unseal
+
+    def counted(blob: bytes, **kwargs: Any) -> bytes:
+        decrypted.append(kwargs["secret_id"])
+        return unseal(blob, **kwargs)
+
+    monkeypatch.setattr(crypto, "unseal", counted)
+    for trial in range(DECRYPT_TRIALS):
+        decrypted.clear()
+        secret_id = make_secret(unique_plaintext(trial)).secret.id
+
+        answers = racers.race([api_reveal(secret_id)] * RACERS)
+
+        assert_no_failures(answers)
+        assert Counter(answer.status for answer in answers) == {200: 1, 410: RACERS - 1}
+        assert decrypted == [secret_id], f"trial {trial}: {len(decrypted)} decryptions"
+
+
+def test_a_secret_that_cannot_be_decrypted_stays_revealable_under_concurrent_reveals(
+    racers, settings
+):
+    keys = settings.ONETIME_ENCRYPTION_KEYS
+    plaintext = unique_plaintext(0)
+    secret_id = make_secret(plaintext).secret.id
+    settings.ONETIME_ENCRYPTION_KEYS = [b"a key that did not seal it".ljust(32, b".")]
+
+    answers = racers.race([api_reveal(secret_id)] * RACERS)
+
+    # Each claim was rolled back: every racer got "try again later", none a 410.
+    assert {answer.status for answer in answers} == {503}
+    row = Secret.objects.get(pk=secret_id)
+    assert (row.state, row.ended_at) == (Secret.State.ACTIVE, None)
+
+    settings.ONETIME_ENCRYPTION_KEYS = keys  # repaired
+    answers = racers.race([api_reveal(secret_id)] * RACERS)
+
+    assert_no_failures(answers)
+    assert Counter(answer.status for answer in answers) == {200: 1, 410: RACERS - 1}
+    (winner,) = (answer for answer in answers if answer.status == 200)
+    assert winner.json() == {"secret": plaintext}
 
 
 def test_it_shows_the_plaintext_to_exactly_one_of_32_concurrent_web_reveals(racers):

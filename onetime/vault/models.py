@@ -28,7 +28,7 @@ class Secret(models.Model):
     passphrase_required = models.BooleanField(default=False)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     # SHA-256 of the sender's receipt token; the token itself is never stored.
-    receipt_hash = models.CharField(max_length=64, unique=True)
+    receipt_hash = models.CharField(max_length=64)  # unique: see Meta
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     # When the secret stopped being active (revealed, burned, locked; expires_at if expired).
@@ -37,6 +37,10 @@ class Secret(models.Model):
     class Meta:
         db_table = "secrets"
         constraints = [
+            # A unique constraint, not unique=True: on PostgreSQL unique=True adds a second
+            # index (varchar_pattern_ops, for LIKE) that no query uses and every insert must
+            # update. Receipts are looked up by "receipt_hash = …", which this one serves.
+            models.UniqueConstraint(fields=["receipt_hash"], name="secrets_receipt_hash_key"),
             # Gone means gone: only an active secret may hold a ciphertext, and it must.
             models.CheckConstraint(
                 condition=(Q(state="active", ciphertext__isnull=False, ended_at__isnull=True))

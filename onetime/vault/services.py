@@ -1,15 +1,17 @@
 """
 Use cases of one-time secrets. The web pages and the JSON API both call these.
 
-A reveal is a claim: one statement turns the row from active to revealed and wipes its
-ciphertext, and only the caller whose statement changed the row gets the plaintext. The
-common case (no passphrase) reads the blob, decrypts it, then claims it with a
-compare-and-set UPDATE in autocommit: concurrent reveals may all decrypt, but exactly one
-UPDATE matches an active row, and the others discard what they decrypted. A blob that
-cannot be decrypted is never claimed. Every other change (passphrase attempts, burns,
-expiry) happens inside a transaction that holds the secret's row lock (SELECT … FOR UPDATE
-on PostgreSQL; on SQLite the IMMEDIATE transaction mode takes the database write lock at
-BEGIN), so that concurrent callers queue up and each sees the state the previous one left.
+A reveal first reads the row without a lock or a transaction: that read alone answers every
+request for a secret that is not live (unknown, purged, revealed, burned, locked, expired),
+so reloads and unknown ids never queue behind the request that is revealing. A live secret
+without a passphrase is then claimed in a transaction: one statement locks the row, turns it
+from active to revealed, wipes its ciphertext and hands the old ciphertext to the caller
+whose statement changed the row; only that caller decrypts, and a blob that cannot be
+decrypted rolls the claim back, so the secret stays revealable once the keys are repaired.
+Every other change (passphrase attempts, burns) happens inside a transaction that holds the
+secret's row lock (SELECT … FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction
+mode takes the database write lock at BEGIN), so that concurrent callers queue up and each
+sees the state the previous one left.
 """
 
 import hashlib
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -172,9 +174,17 @@ def retention() -> timedelta:
 
 
 def secret_get(*, secret_id: uuid.UUID) -> Secret:
-    """Return the active secret without consuming it; raise SecretNotFound or SecretGone."""
+    """
+    Return the active secret without consuming it; raise SecretNotFound or SecretGone.
+
+    One read without a lock or a transaction (the first step of a reveal, too).
+    """
     now = timezone.now()
-    secret = Secret.objects.defer("ciphertext").filter(pk=secret_id).first()
+    secret = (
+        Secret.objects.only("id", "state", "passphrase_required", "expires_at", "ended_at")
+        .filter(pk=secret_id)
+        .first()
+    )
     if secret is None or secret.is_purged_at(now, retention=retention()):
         raise SecretNotFound
     state = secret.state_at(now)
@@ -207,66 +217,106 @@ def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: st
     """
     Return the plaintext and destroy the secret, at most once however many callers race.
 
-    Wrong passphrases are counted under the row lock; the last allowed one destroys the
-    secret. A blob that the server's keys cannot open raises Unavailable and leaves the
-    secret untouched (it is never claimed), so it can be revealed once repaired.
+    Only the caller that claimed the secret decrypts it. Wrong passphrases are counted under
+    the row lock; the last allowed one destroys the secret. A blob that the server's keys
+    cannot open raises Unavailable and leaves the secret untouched (the claim is rolled
+    back), so it can be revealed once repaired.
     """
     ratelimit.rate_limit_hit(ratelimit.REVEAL, client_ip)
     if passphrase:
         _check_passphrase(passphrase)
-    plaintext = _reveal_plain(secret_id)
+    # Not live (404 or 410): answered from this read, with no lock and no transaction. An
+    # expired secret that cleanup has not wiped yet is answered 410 without writing too;
+    # its ciphertext can no longer be claimed, and cleanup wipes it.
+    secret = secret_get(secret_id=secret_id)
+    if secret.passphrase_required:
+        if not passphrase:
+            raise PassphraseRequired
+        return _reveal_locked(secret_id, passphrase)
+    plaintext = _reveal_claimed(secret_id)
     if plaintext is not None:
         return plaintext
-    return _reveal_locked(secret_id, passphrase)
+    # The secret changed between the read and the claim (another reveal, a burn, its TTL).
+    # The claim waited for that change to commit, so a second read tells which.
+    secret_get(secret_id=secret_id)
+    # Still active: only the TTL, which ran out between the read and the claim, can have
+    # made the claim miss (unless the clock stepped back since).
+    raise SecretGone(State.EXPIRED)
 
 
-def _reveal_plain(secret_id: uuid.UUID) -> str | None:
+# PostgreSQL: one statement locks the row, claims it and returns the ciphertext it held. The
+# old value comes from the locking subquery, since RETURNING sees the updated row (NULL).
+# Against a concurrent claim, FOR UPDATE waits for it to end, then re-checks the WHERE on the
+# row it left: exactly one claim matches. Raw SQL because Django's update() returns no rows.
+_CLAIM_SQL = f"""
+    UPDATE {Secret._meta.db_table}
+    SET state = 'revealed', ciphertext = NULL, ended_at = %s
+    FROM (
+        SELECT id, ciphertext FROM {Secret._meta.db_table}
+        WHERE id = %s AND state = 'active' AND expires_at > %s
+        FOR UPDATE
+    ) AS claimed
+    WHERE {Secret._meta.db_table}.id = claimed.id
+    RETURNING claimed.ciphertext
+"""  # noqa: S608 - the table name is ours, the values are bound parameters
+
+
+def _claim(secret_id: uuid.UUID, now: datetime) -> bytes | None:
     """
-    Reveal an active secret without a passphrase in two statements and no transaction.
-
-    Return None, having changed nothing, when the secret is anything else (missing, ended,
-    expired, with a passphrase) or another caller claimed it first: the locked path then
-    gives the right answer. A blob the keys cannot open raises Unavailable before the claim.
+    Turn the secret from active to revealed if it is active and not expired at ``now``;
+    return the ciphertext it held, or None when it was not. Run inside a transaction: the
+    row stays locked, and the claim undone by a rollback, until the caller's block ends.
     """
-    secret = (
-        Secret.objects.only("id", "state", "ciphertext", "passphrase_required", "expires_at")
-        .filter(pk=secret_id)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [now, secret_id, now])
+            row = cursor.fetchone()
+        return None if row is None else bytes(row[0])
+    # SQLite: the IMMEDIATE transaction took the database's write lock at BEGIN, so the row
+    # cannot change between these two statements (select_for_update is a no-op there).
+    ciphertext = (
+        Secret.objects.select_for_update()
+        .filter(pk=secret_id, state=State.ACTIVE, expires_at__gt=now)
+        .values_list("ciphertext", flat=True)
         .first()
     )
-    if (
-        secret is None
-        or secret.passphrase_required
-        or secret.state_at(timezone.now()) != State.ACTIVE
-        or secret.ciphertext is None
-    ):
+    if ciphertext is None:
         return None
-    try:
-        plaintext = crypto.unseal(
-            bytes(secret.ciphertext),
-            secret_id=secret.id,
-            keys=settings.ONETIME_ENCRYPTION_KEYS,
-            passphrase=None,
-        )
-    except crypto.DecryptionError as exc:
-        logger.error("secret %s cannot be decrypted: %s", str(secret.id)[:8], exc)
-        raise Unavailable from None
-    except crypto.PassphraseRequired:  # pragma: no cover - passphrase_required says so first
-        return None
-    # The clock is read after decrypting, right before the claim: the UPDATE matches only a
-    # row that is still active and not yet expired at that instant.
-    now = timezone.now()
-    claimed = Secret.objects.filter(pk=secret.pk, state=State.ACTIVE, expires_at__gt=now).update(
-        state=State.REVEALED, ciphertext=None, ended_at=now
-    )
-    if claimed != 1:
-        return None
-    metrics.SECRETS_REVEALED.inc()
-    logger.info("secret %s revealed", str(secret.id)[:8])
+    Secret.objects.filter(pk=secret_id).update(state=State.REVEALED, ciphertext=None, ended_at=now)
+    return bytes(ciphertext)
+
+
+def _reveal_claimed(secret_id: uuid.UUID) -> str | None:
+    """
+    Claim a secret without a passphrase, then decrypt it, in one transaction; return None,
+    having changed nothing, when the claim found it no longer active.
+    """
+    with transaction.atomic():
+        # The clock is read for the claim, not at the first read: a secret that expired in
+        # between is not revealed.
+        ciphertext = _claim(secret_id, timezone.now())
+        if ciphertext is None:
+            return None
+        try:
+            plaintext = crypto.unseal(
+                ciphertext,
+                secret_id=secret_id,
+                keys=settings.ONETIME_ENCRYPTION_KEYS,
+                passphrase=None,
+            )
+        except crypto.DecryptionError as exc:
+            logger.error("secret %s cannot be decrypted: %s", str(secret_id)[:8], exc)
+            raise Unavailable from None  # leaves the block: the claim is rolled back
+        except crypto.PassphraseRequired:  # pragma: no cover - only a row altered by hand
+            logger.error("secret %s has a passphrase its row does not record", str(secret_id)[:8])
+            raise Unavailable from None
+        transaction.on_commit(metrics.SECRETS_REVEALED.inc)
+    logger.info("secret %s revealed", str(secret_id)[:8])
     return plaintext.decode("utf-8")
 
 
-def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None) -> str:
-    """Reveal under the row lock: passphrases, expiry and every error answer."""
+def _reveal_locked(secret_id: uuid.UUID, passphrase: str) -> str:
+    """Reveal a passphrase-protected secret under the row lock, counting wrong guesses."""
     error: ServiceError | None = None
     plaintext = b""
     with transaction.atomic():
@@ -277,30 +327,26 @@ def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None) -> str:
         if secret is None or secret.is_purged_at(now, retention=retention()):
             raise SecretNotFound
         state = secret.state_at(now)
-        if state == State.EXPIRED and secret.state == State.ACTIVE:
-            _end(secret, State.EXPIRED, secret.expires_at)
         if state != State.ACTIVE:
-            error = SecretGone(state)
+            # Expired included: the wipe is left to cleanup, as for the unlocked answers.
+            raise SecretGone(state)
+        assert secret.ciphertext is not None
+        try:
+            plaintext = crypto.unseal(
+                bytes(secret.ciphertext),
+                secret_id=secret.id,
+                keys=settings.ONETIME_ENCRYPTION_KEYS,
+                passphrase=passphrase,
+            )
+        except crypto.DecryptionError as exc:
+            logger.error("secret %s cannot be decrypted: %s", str(secret.id)[:8], exc)
+            raise Unavailable from None
+        except crypto.WrongPassphrase:
+            error = _count_wrong_passphrase(secret, now)
         else:
-            assert secret.ciphertext is not None
-            try:
-                plaintext = crypto.unseal(
-                    bytes(secret.ciphertext),
-                    secret_id=secret.id,
-                    keys=settings.ONETIME_ENCRYPTION_KEYS,
-                    passphrase=passphrase or None,
-                )
-            except crypto.DecryptionError as exc:
-                logger.error("secret %s cannot be decrypted: %s", str(secret.id)[:8], exc)
-                raise Unavailable from None
-            except crypto.PassphraseRequired:
-                error = PassphraseRequired()
-            except crypto.WrongPassphrase:
-                error = _count_wrong_passphrase(secret, now)
-            else:
-                _end(secret, State.REVEALED, now)
-                logger.info("secret %s revealed", str(secret.id)[:8])
-    # Raised after the commit, so that an expiry or a failed attempt is recorded.
+            _end(secret, State.REVEALED, now)
+            logger.info("secret %s revealed", str(secret.id)[:8])
+    # Raised after the commit, so that a failed attempt is recorded.
     if error is not None:
         raise error
     return plaintext.decode("utf-8")
