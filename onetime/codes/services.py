@@ -1,10 +1,11 @@
 """
 Use cases of temporary codes: issue one to a Telegram user, verify it for a website.
 
-Both run inside a transaction holding the user's account row lock (issue: the upsert's
-INSERT … ON CONFLICT DO UPDATE; verify: SELECT … FOR UPDATE; on SQLite the IMMEDIATE
-transaction mode), so concurrent /code requests of one user queue up and agree on one
-code, and concurrent verifications of one code let exactly one win.
+Both run inside a transaction holding the user's account row lock (issue: SELECT … FOR
+UPDATE in primary-key order with the username's holder, then the upsert's INSERT … ON
+CONFLICT DO UPDATE; verify: SELECT … FOR UPDATE; on SQLite the IMMEDIATE transaction mode),
+so concurrent /code requests of one user queue up and agree on one code, and concurrent
+verifications of one code let exactly one win.
 """
 
 import hmac
@@ -18,6 +19,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -78,10 +80,24 @@ def _lock_account(
     """Create the account or bring its name and username up to date, and lock its row."""
     username = username.lstrip("@").lower() if username else None
     if username:
-        # A username moves with its owner: whoever held it before no longer does.
-        TelegramAccount.objects.filter(username=username).exclude(pk=telegram_user_id).update(
-            username=None
+        # A username moves with its owner: whoever holds it now gives it up. Lock that
+        # account and this user's together, in primary-key order (FOR UPDATE after ORDER BY
+        # takes the locks in that order), before writing either. Every /code thus locks
+        # accounts in one global order, and users who pass usernames round at once queue.
+        # Locking the holder first and this user's row later would deadlock: A, taking B's
+        # @y, would hold B's row while B, taking A's @x, held A's, each waiting for its own.
+        # A holder that gave the username up while this waited is re-checked and left out;
+        # one that takes it after this statement began is not seen, and the username's
+        # check at commit catches that (code_issue runs again).
+        locked = (
+            TelegramAccount.objects.select_for_update()
+            .filter(Q(pk=telegram_user_id) | Q(username=username))
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
+        holders = [pk for pk in locked if pk != telegram_user_id]
+        if holders:
+            TelegramAccount.objects.filter(pk__in=holders).update(username=None)
     # One statement inserts or locks the row: ON CONFLICT DO UPDATE locks the existing row
     # even when its WHERE leaves it unchanged (only a changed name is written).
     with connection.cursor() as cursor:
