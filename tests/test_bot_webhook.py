@@ -146,6 +146,10 @@ def test_start_gets_the_help(client, webhook_secret, settings):
             make_update("/code", user_id=6005, **{"from": {"id": 6005, "is_bot": True}}),
             id="from-a-bot",
         ),
+        *(
+            pytest.param(make_update("/code", user_id=user_id), id=f"from-user-id-{user_id}")
+            for user_id in (0, -1, True, 2**63)
+        ),
         pytest.param(
             make_update("hello", chat={"id": -100601, "type": "supergroup", "title": "G"}),
             id="chatter-in-a-group",

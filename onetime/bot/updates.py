@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 # What a JSON string may hold but PostgreSQL text may not: lone surrogates ("\ud800" is
 # valid JSON and a valid Python str, but not UTF-8) and NUL. Replaced where the text is
@@ -33,6 +33,11 @@ class Message:
         return words[0].split("@", 1)[0].lower() if words else ""
 
 
+def _is_int(value: object) -> TypeGuard[int]:
+    """Return whether ``value`` is a JSON integer (true and false are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _storable(text: str) -> str:
     """Return ``text`` with lone surrogates and NUL replaced by U+FFFD."""
     return _UNSTORABLE.sub("\ufffd", text)
@@ -52,7 +57,9 @@ def parse_update(update: dict[str, Any]) -> Message | None:
     if not isinstance(chat, dict) or not isinstance(sender, dict) or not isinstance(text, str):
         return None
     chat_id, user_id = chat.get("id"), sender.get("id")
-    if not isinstance(chat_id, int) or not isinstance(user_id, int) or sender.get("is_bot"):
+    if not _is_int(chat_id) or not _is_int(user_id) or sender.get("is_bot"):
+        return None
+    if not 0 < user_id < 2**63:  # positive (codes.services relies on it) and a bigint
         return None
     username = sender.get("username")
     first_name = sender.get("first_name")
