@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from onetime.bot import texts
-from onetime.codes.models import UserCode
+from onetime.codes.models import TelegramAccount, UserCode
 from tests.conftest import CODE_MESSAGE, SEVEN_DIGITS, code_message
 from tests.fake_telegram import FakeTelegram
 from tests.processes import BOT_TOKEN, RunningBot, database_url, start_bot, stop
@@ -139,6 +139,30 @@ def test_plain_text_in_a_group_gets_no_answer(bot):
 
     assert message["chat_id"] == 5010
     assert len(bot.fake.sent) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("sender", "first_name", "username"),
+    [
+        pytest.param({"first_name": "Bob\ud800"}, "Bob\ufffd", "alice", id="first-name-d800"),
+        pytest.param({"first_name": "\udfff"}, "\ufffd", "alice", id="first-name-only-dfff"),
+        pytest.param({"first_name": "Bob\x00"}, "Bob\ufffd", "alice", id="first-name-nul"),
+        pytest.param({"username": "bob\ud800"}, "Alice", None, id="username-d800"),
+        pytest.param({"username": "bob\x00"}, "Alice", None, id="username-nul"),
+    ],
+)
+def test_text_postgresql_cannot_store_in_the_sender_still_gets_the_code(
+    bot, sender, first_name, username
+):
+    # The fake sends the update as JSON with "\ud800" escapes, as Telegram would.
+    message = bot.ask("/code", user_id=5014, **sender)
+
+    code, _ = code_of(message)
+    assert UserCode.objects.get(telegram_user_id=5014).code == code
+    account = TelegramAccount.objects.get(pk=5014)
+    assert (account.first_name, account.username) == (first_name, username)
+    # The next update is still answered: the bot did not stop at this one.
+    code_of(bot.ask("/code", user_id=5015))
 
 
 def test_at_log_level_debug_the_output_holds_no_token_and_no_code(tmp_path):

@@ -12,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from onetime.bot import texts
-from onetime.codes.models import UserCode
-from tests.conftest import SEVEN_DIGITS, code_message
+from onetime.codes.models import TelegramAccount, UserCode
+from tests.conftest import CODE_MESSAGE, SEVEN_DIGITS, code_message
 from tests.fake_telegram import FakeTelegram, make_update
 from tests.processes import BOT_TOKEN
 
@@ -129,6 +129,10 @@ def test_start_gets_the_help(client, webhook_secret, settings):
             make_update("/code", user_id=6005, **FROM_A_BOT),
             id="from-a-bot",
         ),
+        *(
+            pytest.param(make_update("/code", user_id=user_id), id=f"from-user-id-{user_id}")
+            for user_id in (0, -1, True, 2**63)
+        ),
         pytest.param(
             make_update("hello", chat={"id": -100601, "type": "supergroup", "title": "G"}),
             id="chatter-in-a-group",
@@ -225,3 +229,68 @@ def test_json_nested_too_deeply_is_a_400_not_a_500(client, webhook_secret):
     )
 
     assert response.status_code == 400
+
+
+# --- Text PostgreSQL cannot store ----------------------------------------------------------
+
+# A lone surrogate is valid in a JSON string ("\ud800") and in a Python str, but not in
+# UTF-8, so PostgreSQL cannot store it; NUL is valid UTF-8 that PostgreSQL's text refuses.
+LONE_SURROGATE = "\ud800"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "unstorable", [LONE_SURROGATE, "\udfff", "\x00"], ids=["d800", "dfff", "nul"]
+)
+@pytest.mark.parametrize(
+    "where",
+    ["first_name", "username", "last_name", "chat title", "message text"],
+)
+def test_text_postgresql_cannot_store_in_an_update_still_gets_the_code(
+    client, webhook_secret, where, unstorable
+):
+    update = make_update("/code", user_id=6100, username="bob", first_name="Bob")
+    message = update["message"]
+    if where == "chat title":
+        message["chat"]["title"] = f"Chat{unstorable}"
+    elif where == "message text":
+        message["text"] = f"/code {unstorable}"
+    else:
+        message["from"][where] = f"bob{unstorable}"
+
+    response = post_update(client, update)
+
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    match = CODE_MESSAGE.fullmatch(body["text"])
+    assert match, body["text"]
+    account = TelegramAccount.objects.get(pk=6100)
+    assert UserCode.objects.get(telegram_user_id=6100).code == match[1]
+    assert account.first_name == ("bob\ufffd" if where == "first_name" else "Bob")
+    # No username Telegram could have issued: dropped, not stored.
+    assert account.username == (None if where == "username" else "bob")
+
+
+@pytest.mark.django_db
+def test_a_name_that_is_only_surrogates_is_stored_as_replacement_characters(client, webhook_secret):
+    update = make_update("/code", user_id=6101)
+    update["message"]["from"]["first_name"] = "\ud800\udc00\udfff A"  # a pair, then a lone one
+
+    body = post_update(client, update).json()
+
+    assert CODE_MESSAGE.fullmatch(body["text"]), body["text"]
+    # json.loads joins the escaped pair into U+10000; only the lone one is replaced.
+    assert TelegramAccount.objects.get(pk=6101).first_name == "\U00010000\ufffd A"
+
+
+@pytest.mark.django_db
+def test_names_longer_than_telegram_allows_still_get_the_code(client, webhook_secret):
+    update = make_update("/code", user_id=6102)
+    update["message"]["from"].update(first_name="Б" * 300, username="b" * 65)
+
+    body = post_update(client, update).json()
+
+    assert CODE_MESSAGE.fullmatch(body["text"]), body["text"]
+    account = TelegramAccount.objects.get(pk=6102)
+    assert account.first_name == "Б" * 64
+    assert account.username is None

@@ -130,3 +130,38 @@ def test_two_users_claiming_one_username_at_once_both_get_a_code(
     if connection.vendor == "postgresql":  # SQLite runs one writer at a time: no race
         retries = [r for r in caplog.records if "tries again" in r.getMessage()]
         assert retries, "no trial raced: the test proved nothing"
+
+
+@pytest.mark.parametrize("ring", [2, 3, 8], ids=["pairs-swap", "three-rotate", "eight-rotate"])
+def test_users_passing_their_usernames_round_at_once_all_get_a_code(ring: int) -> None:
+    # Usernames change hands in rings: with 2, A (had @x) is now @y and B (had @y) is now
+    # @x; with 3 or more, each user takes the next one's username. Everyone sends /code at
+    # the same moment, so each request moves a username off an account whose own request
+    # moves one off another: the orders in which they lock accounts cross.
+    racers = 40 // ring * ring
+    started = time.perf_counter()
+    for trial in range(count := trials(10)):
+        first_id = 7_300_000_000 + 1_000 * ring + 100 * trial
+        users = list(range(first_id, first_id + racers))
+        old = {user: f"ring{ring}t{trial}u{user - first_id}" for user in users}
+        TelegramAccount.objects.bulk_create(
+            TelegramAccount(telegram_user_id=user, username=old[user], updated_at=timezone.now())
+            for user in users
+        )
+        # Within each ring, the next user's username.
+        new = {user: old[users[(i + 1) % ring + i // ring * ring]] for i, user in enumerate(users)}
+        requests = iter(list(new.items())).__next__  # one per racer
+
+        def ask(requests: Callable[[], tuple[int, str]] = requests) -> Any:
+            user, username = requests()
+            return services.code_issue(telegram_user_id=user, username=username, first_name="R")
+
+        outcomes = race(ask, racers=racers)
+
+        errors = [repr(o.error) for o in outcomes if o.error is not None]
+        assert not errors, f"trial {trial}: {len(errors)} of {racers} failed: {errors[:3]}"
+        held = dict(TelegramAccount.objects.filter(pk__in=users).values_list("pk", "username"))
+        assert held == new, f"trial {trial}"
+        assert UserCode.objects.filter(telegram_user_id__in=users).count() == racers
+    elapsed = time.perf_counter() - started
+    print(f"\n{count} rounds of {racers} /code in rings of {ring}: {elapsed:.2f} s")

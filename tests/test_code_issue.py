@@ -120,6 +120,16 @@ def test_it_clears_a_username_from_its_previous_owner():
     assert TelegramAccount.objects.get(pk=5550002).username == "alice"
 
 
+@pytest.mark.parametrize("user_id", [0, -1])
+def test_it_issues_nothing_to_an_id_telegram_never_gives_a_user(user_id):
+    # Ids below 1 belong to verification's stand-ins for unknown accounts (see code_verify).
+    with pytest.raises(ValueError, match="positive"):
+        issue(user_id=user_id)
+
+    assert not TelegramAccount.objects.exists()
+    assert not UserCode.objects.exists()
+
+
 def test_it_draws_codes_from_secrets_never_from_random():
     source = Path(services.__file__).read_text()
     imported: set[str] = set()

@@ -6,11 +6,14 @@ for longer and longer.
 """
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from onetime.codes import services
 from onetime.codes.models import TelegramAccount, UserCode
@@ -328,6 +331,92 @@ def test_it_counts_20_concurrent_wrong_codes_exactly(monkeypatch, failures_per_c
     code_left = UserCode.objects.filter(telegram_user_id=USER_ID).exists()
     assert code_left == (counted < failures_per_code)
     assert (account().locked_until is not None) == (counted == failures_per_code)
+
+
+# --- An unknown account looks like a known one ---------------------------------------------
+
+
+def shape(sql: str) -> str:
+    """The statement with its values (NULL too) and savepoint names replaced by "?"."""
+    sql = re.sub(r'"?\bs\d+_x\d+\b"?', "?", sql)
+    sql = re.sub(r"'[^']*'(::\w+)?|= NULL\b", lambda m: "= ?" if m[0][0] == "=" else "?", sql)
+    sql = re.sub(r"(?<![\w.])-?\d+(\.\d+)?\b", "?", sql)
+    return re.sub(r"\s+", " ", sql)
+
+
+def create_every_stand_in() -> None:
+    """
+    Verify unknown accounts until every stand-in row exists: the first unknown name that
+    maps to one creates it (once per database), and the tests compare the steady state.
+    """
+    for attempt in range(1000):
+        if TelegramAccount.objects.filter(pk__lt=0).count() == services.STAND_INS:
+            return
+        with pytest.raises(services.InvalidCode):
+            services.code_verify(code="1234567", username=f"warm-up-{attempt}")
+    raise AssertionError("the stand-ins were not all created")
+
+
+def statements(client: Client, body: dict[str, Any]) -> list[str]:
+    """Return the shapes of the statements one failed verification sends."""
+    with CaptureQueriesContext(connection) as captured:
+        response = verify(client, body)
+    assert response.status_code == 400
+    assert response.json()["status"] == "invalid_code"
+    return [shape(query["sql"]) for query in captured.captured_queries]
+
+
+@pytest.mark.parametrize("named_by", ["telegram_user_id", "username"])
+def test_an_unknown_or_paused_account_costs_what_a_wrong_code_costs(client, named_by):
+    # Timing must not tell a guesser which accounts exist (or are paused): every failure
+    # sends the same statements, a locked read, the code's read and the counter's write,
+    # and commits (the test's transaction shows that as RELEASE, not ROLLBACK TO, SAVEPOINT).
+    names = {"telegram_user_id": (USER_ID, USER_ID + 1, 900), "username": ("alice", "p", "bob")}
+    known, paused, unknown = names[named_by]
+    code = issue()
+    fail_times(client, 5, issue(user_id=USER_ID + 1, username="p"), USER_ID + 1)
+    create_every_stand_in()
+
+    kinds = {
+        "known, wrong code": statements(client, {named_by: known, "code": wrong(code)}),
+        "paused": statements(client, {named_by: paused, "code": "1234567"}),
+        "unknown": statements(client, {named_by: unknown, "code": "1234567"}),
+    }
+
+    reference = kinds["known, wrong code"]
+    assert any(s.startswith("UPDATE") and "telegram_accounts" in s for s in reference)
+    assert reference[-1].startswith("RELEASE SAVEPOINT"), reference
+    differing = {kind: sequence for kind, sequence in kinds.items() if sequence != reference}
+    assert not differing, f"reference: {reference}"
+
+
+def test_unknown_accounts_leave_no_row_of_their_own(client):
+    # A row per unknown name would let a guesser fill the database.
+    create_every_stand_in()
+
+    for i in range(50):
+        verify(client, {"telegram_user_id": 10_000 + i, "code": "1234567"})
+        verify(client, {"username": f"nobody{i}", "code": "1234567"})
+
+    assert not TelegramAccount.objects.filter(pk__gt=0).exists()
+    assert TelegramAccount.objects.count() == services.STAND_INS
+    stand_ins = TelegramAccount.objects.all()
+    assert {(a.username, a.first_name) for a in stand_ins} == {(None, "")}
+    assert sum(a.failed_attempts for a in stand_ins) > 0  # they count like accounts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_verifications_of_one_unknown_account_count_like_a_known_one():
+    # All of them need the same stand-in, which does not exist yet: one creates it, the
+    # others wait for it, and it counts 5 failures and pauses, as an account would.
+    outcomes = race(lambda: verify(Client(), {"username": "nobody", "code": "1234567"}))
+
+    statuses = [o.value.status_code if o.error is None else repr(o.error) for o in outcomes]
+    assert statuses == [400] * len(outcomes)
+    [stand_in] = TelegramAccount.objects.all()
+    assert stand_in.pk < 0
+    assert stand_in.failed_attempts == services.FAILURES_PER_CODE
+    assert stand_in.locked_until is not None
 
 
 # --- Never logged --------------------------------------------------------------------------

@@ -1,7 +1,18 @@
 """Telegram updates, parsed into the few fields the bot acts on."""
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
+
+# What a JSON string may hold but PostgreSQL text may not: lone surrogates ("\ud800" is
+# valid JSON and a valid Python str, but not UTF-8) and NUL. Replaced where the text is
+# read, so nothing downstream (the database, a reply, a log line) meets them.
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+# Telegram's usernames are 5-32 letters, digits and underscores (4 for some bought ones);
+# 64 is the column's length. Anything else is no username Telegram could have issued.
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+# Telegram's own limit for a first name (the column holds 256).
+FIRST_NAME_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -22,8 +33,23 @@ class Message:
         return words[0].split("@", 1)[0].lower() if words else ""
 
 
+def _is_int(value: object) -> TypeGuard[int]:
+    """Return whether ``value`` is a JSON integer (true and false are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _storable(text: str) -> str:
+    """Return ``text`` with lone surrogates and NUL replaced by U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 def parse_update(update: dict[str, Any]) -> Message | None:
-    """Return the text message in ``update``, or None for anything the bot ignores."""
+    """
+    Return the text message in ``update``, or None for anything the bot ignores.
+
+    The text fields come back storable: a name with a lone surrogate or NUL keeps its other
+    characters, a username that Telegram could not have issued is dropped.
+    """
     message = update.get("message")
     if not isinstance(message, dict):
         return None
@@ -31,14 +57,17 @@ def parse_update(update: dict[str, Any]) -> Message | None:
     if not isinstance(chat, dict) or not isinstance(sender, dict) or not isinstance(text, str):
         return None
     chat_id, user_id = chat.get("id"), sender.get("id")
-    if not isinstance(chat_id, int) or not isinstance(user_id, int) or sender.get("is_bot"):
+    if not _is_int(chat_id) or not _is_int(user_id) or sender.get("is_bot"):
+        return None
+    if not 0 < user_id < 2**63:  # positive (codes.services relies on it) and a bigint
         return None
     username = sender.get("username")
+    first_name = sender.get("first_name")
     return Message(
         chat_id=chat_id,
         private=chat.get("type") == "private",
         user_id=user_id,
-        username=username if isinstance(username, str) else None,
-        first_name=str(sender.get("first_name") or ""),
-        text=text.strip(),
+        username=username if isinstance(username, str) and _USERNAME.fullmatch(username) else None,
+        first_name=_storable(first_name)[:FIRST_NAME_LENGTH] if isinstance(first_name, str) else "",
+        text=_storable(text).strip(),
     )

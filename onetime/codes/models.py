@@ -7,6 +7,8 @@ class TelegramAccount(models.Model):
     were tried against them in a row (the count survives new codes; a success resets it).
     """
 
+    # Telegram's user ids are positive. Rows with negative ids are stand-ins that verifying an
+    # unknown account locks and counts against instead (codes/services.py, STAND_INS).
     telegram_user_id = models.BigIntegerField(primary_key=True)
     # Lower-case, without "@" (Telegram usernames are case-insensitive and can change hands),
     # so a plain unique index serves "username = …" lookups (see Meta). NULL, not "": many

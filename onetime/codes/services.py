@@ -1,10 +1,11 @@
 """
 Use cases of temporary codes: issue one to a Telegram user, verify it for a website.
 
-Both run inside a transaction holding the user's account row lock (issue: the upsert's
-INSERT … ON CONFLICT DO UPDATE; verify: SELECT … FOR UPDATE; on SQLite the IMMEDIATE
-transaction mode), so concurrent /code requests of one user queue up and agree on one
-code, and concurrent verifications of one code let exactly one win.
+Both run inside a transaction holding the user's account row lock (issue: SELECT … FOR
+UPDATE in primary-key order with the username's holder, then the upsert's INSERT … ON
+CONFLICT DO UPDATE; verify: SELECT … FOR UPDATE; on SQLite the IMMEDIATE transaction mode),
+so concurrent /code requests of one user queue up and agree on one code, and concurrent
+verifications of one code let exactly one win.
 """
 
 import hmac
@@ -18,6 +19,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +42,14 @@ FAILURES_PER_CODE = 5
 _CODE_FORMAT = re.compile(r"[0-9]{7}")
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(days=1)
+# Verifying an unknown account must cost what a known account's failure costs, or timing
+# tells a guesser which accounts exist. So it locks, reads, counts a failure on and commits
+# a stand-in: one of these few rows with negative ids (Telegram's user ids are positive),
+# picked by a keyed hash of the name, so that no row is ever made for a name and one name
+# always meets one row, as with a real account. Several, so that unrelated unknown names
+# rarely queue behind one row lock; few, since each is made by the first name that needs
+# it.
+STAND_INS = 16
 
 
 class CodeGenerationFailed(ServiceError):
@@ -78,10 +88,24 @@ def _lock_account(
     """Create the account or bring its name and username up to date, and lock its row."""
     username = username.lstrip("@").lower() if username else None
     if username:
-        # A username moves with its owner: whoever held it before no longer does.
-        TelegramAccount.objects.filter(username=username).exclude(pk=telegram_user_id).update(
-            username=None
+        # A username moves with its owner: whoever holds it now gives it up. Lock that
+        # account and this user's together, in primary-key order (FOR UPDATE after ORDER BY
+        # takes the locks in that order), before writing either. Every /code thus locks
+        # accounts in one global order, and users who pass usernames round at once queue.
+        # Locking the holder first and this user's row later would deadlock: A, taking B's
+        # @y, would hold B's row while B, taking A's @x, held A's, each waiting for its own.
+        # A holder that gave the username up while this waited is re-checked and left out;
+        # one that takes it after this statement began is not seen, and the username's
+        # check at commit catches that (code_issue runs again).
+        locked = (
+            TelegramAccount.objects.select_for_update()
+            .filter(Q(pk=telegram_user_id) | Q(username=username))
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
+        holders = [pk for pk in locked if pk != telegram_user_id]
+        if holders:
+            TelegramAccount.objects.filter(pk__in=holders).update(username=None)
     # One statement inserts or locks the row: ON CONFLICT DO UPDATE locks the existing row
     # even when its WHERE leaves it unchanged (only a changed name is written).
     with connection.cursor() as cursor:
@@ -121,6 +145,10 @@ def _insert_code(*, telegram_user_id: int, code: str, expires_at: datetime, now:
 
 def code_issue(*, telegram_user_id: int, username: str | None, first_name: str) -> IssuedCode:
     """Return the user's active code, or a new one valid TELEGRAM_CODE_EXPIRATION_MINUTES."""
+    if telegram_user_id < 1:
+        # Telegram's user ids are positive; the others are code_verify's stand-ins, which
+        # must never hold a code.
+        raise ValueError("Telegram user ids are positive")
     started = time.perf_counter()
     issue = partial(
         _issue, telegram_user_id=telegram_user_id, username=username, first_name=first_name
@@ -201,6 +229,44 @@ def _pause_after(failures: int) -> timedelta | None:
     return min(pause, LONGEST_PAUSE)
 
 
+def _stand_in_id(lookup: str) -> int:
+    """Return the stand-in account (-1 … -STAND_INS) that an unknown ``lookup`` uses."""
+    key = settings.SECRET_KEY.encode()
+    digest = hmac.new(key, lookup.encode("utf-8", "surrogatepass"), "sha256").digest()
+    return -1 - int.from_bytes(digest[:4], "big") % STAND_INS
+
+
+def _lock_named_account(*, telegram_user_id: int | None, username: str | None) -> TelegramAccount:
+    """
+    Lock and return the named account, or the stand-in for it when nobody has that name.
+
+    One statement either way: ``WHERE <name> OR id = <stand-in> ORDER BY id DESC LIMIT 1
+    FOR UPDATE`` locks only the row it returns (locking stops at the limit), and a real
+    account (id > 0) sorts before its stand-in (id < 0).
+    """
+    if telegram_user_id is not None:
+        named, lookup = Q(pk=telegram_user_id), f"id:{telegram_user_id}"
+    else:
+        name = (username or "").lstrip("@").lower()
+        named, lookup = Q(username=name), f"username:{name}"
+    stand_in = _stand_in_id(lookup)
+    locked = TelegramAccount.objects.select_for_update().filter(named | Q(pk=stand_in))
+    account = locked.order_by("-pk").first()
+    if account is None:
+        # Neither exists: the first unknown name that maps to this stand-in creates it
+        # (once per stand-in and database). With an arbiter: PostgreSQL refuses ON CONFLICT
+        # without one when a unique constraint is deferrable (the username's).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO telegram_accounts"
+                " (telegram_user_id, username, first_name, failed_attempts, updated_at)"
+                " VALUES (%s, NULL, '', 0, %s) ON CONFLICT (telegram_user_id) DO NOTHING",
+                [stand_in, _db_datetime(timezone.now())],
+            )
+        account = locked.order_by("-pk").get()
+    return account
+
+
 def code_verify(
     *, code: str, telegram_user_id: int | None = None, username: str | None = None
 ) -> TelegramAccount:
@@ -210,40 +276,50 @@ def code_verify(
     The account is named by id or username: a code alone is never looked up across all
     users. Every failure raises the same InvalidCode; wrong codes are counted per account.
     """
-    failed = False
+    verified = False
     with transaction.atomic():
-        accounts = TelegramAccount.objects.select_for_update()
-        if telegram_user_id is not None:
-            account = accounts.filter(pk=telegram_user_id).first()
-        else:
-            account = accounts.filter(username=(username or "").lstrip("@").lower()).first()
+        account = _lock_named_account(telegram_user_id=telegram_user_id, username=username)
         # Read the clock once the lock is held: a request that waited must not accept a code
         # that expired meanwhile.
         now = timezone.now()
-        if account is None:
-            raise InvalidCode
-        if account.locked_until is not None and account.locked_until > now:
-            raise InvalidCode
+        paused = account.locked_until is not None and account.locked_until > now
+        # Read even when the answer is already known (paused, a stand-in, a malformed code):
+        # every failure sends the same statements (see STAND_INS).
         current = UserCode.objects.filter(telegram_user_id=account.pk, expires_at__gt=now).first()
-        well_formed = _CODE_FORMAT.fullmatch(code) is not None
-        before = (account.failed_attempts, account.locked_until)
-        if current is not None and well_formed and hmac.compare_digest(current.code, code):
+        if (
+            account.pk > 0
+            and not paused
+            and current is not None
+            and _CODE_FORMAT.fullmatch(code) is not None
+            and hmac.compare_digest(current.code, code)
+        ):
+            verified = True
             current.delete()
-            account.failed_attempts, account.locked_until = 0, None
+            if (account.failed_attempts, account.locked_until) != (0, None):
+                account.failed_attempts, account.locked_until = 0, None
+                account.save(update_fields=["failed_attempts", "locked_until"])
             logger.info("code: verified for user %d", account.pk)
         else:
-            failed = True
-            account.failed_attempts += 1
-            pause = _pause_after(account.failed_attempts)
-            if pause is not None:
-                UserCode.objects.filter(telegram_user_id=account.pk).delete()
-                account.locked_until = now + pause
-            logger.info(
-                "code: wrong code for user %d (%d in a row)", account.pk, account.failed_attempts
-            )
-        if (account.failed_attempts, account.locked_until) != before:
+            if not paused:
+                account.failed_attempts += 1
+                pause = _pause_after(account.failed_attempts)
+                if pause is not None:
+                    UserCode.objects.filter(telegram_user_id=account.pk).delete()
+                    account.locked_until = now + pause
+            # Written also when unchanged (paused): the write and its flush at commit are
+            # most of what a failure costs, and timing must not tell them apart.
             account.save(update_fields=["failed_attempts", "locked_until"])
-    if failed:
+            if account.pk < 0:
+                logger.info("code: wrong code for an unknown account")
+            elif paused:
+                logger.info("code: refused for user %d (paused)", account.pk)
+            else:
+                logger.info(
+                    "code: wrong code for user %d (%d in a row)",
+                    account.pk,
+                    account.failed_attempts,
+                )
+    if not verified:
         raise InvalidCode
     return account
 
