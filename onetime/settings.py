@@ -153,8 +153,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "onetime.core.metrics.MetricsMiddleware",
+    # Outermost, so that every answer gets the headers, even a 500 raised by the metrics.
     "onetime.core.middleware.SecurityHeadersMiddleware",
+    "onetime.core.metrics.MetricsMiddleware",
     "onetime.core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
