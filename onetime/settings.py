@@ -156,6 +156,7 @@ MIDDLEWARE = [
     # Outermost, so that every answer gets the headers, even a 500 raised by the metrics.
     "onetime.core.middleware.SecurityHeadersMiddleware",
     "onetime.core.metrics.MetricsMiddleware",
+    "onetime.core.middleware.MethodNotAllowedMiddleware",
     "onetime.core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -301,6 +302,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "onetime.core.errors.api_exception_handler",
+    # No OPTIONS discovery (it would describe the views' internals, and the docs view's
+    # HTML renderer cannot render it): OPTIONS answers 405 like any method a view lacks.
+    "DEFAULT_METADATA_CLASS": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 

@@ -1,4 +1,5 @@
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from onetime.bot import views as bot_views
@@ -12,8 +13,13 @@ urlpatterns = [
     path("metrics", core_views.metrics_view, name="metrics"),
     path("telegram/webhook/", bot_views.webhook, name="telegram-webhook"),
     path("api/v1/codes/verify", codes_api.CodeVerifyApi.as_view(), name="api_code_verify"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # GET and HEAD only, answered before DRF's dispatch (see MethodNotAllowedMiddleware).
+    path("api/schema/", require_safe(SpectacularAPIView.as_view()), name="schema"),
+    path(
+        "api/docs/",
+        require_safe(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
 ]
 
 handler400 = "onetime.core.views.bad_request"

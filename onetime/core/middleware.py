@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import resolve
 from django.utils.translation import gettext_lazy as _
 
-from onetime.core.errors import TooLarge, Unavailable, error_page
+from onetime.core.errors import MethodNotAllowed, TooLarge, Unavailable, error_page
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,32 @@ CSP = (
 CSP_API_DOCS = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + (
     "; connect-src 'self'"
 )
+
+
+class MethodNotAllowedMiddleware:
+    """
+    Give every 405 one clear answer, JSON under /api/ and a page elsewhere, with an Allow
+    header naming what the route serves.
+
+    Django's require_http_methods and WhiteNoise answer 405 with an empty body, and DRF's
+    views render theirs with the view's own renderer (plain text for the API docs, YAML for
+    the schema). OPTIONS is served nowhere (no CORS, no discovery): it answers 405 too, so
+    no Allow header lists it.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Allow" in response:
+            methods = [m.strip() for m in response["Allow"].split(",")]
+            response["Allow"] = ", ".join(m for m in methods if m and m != "OPTIONS")
+        if response.status_code != 405:
+            return response
+        answer = error_page(request, MethodNotAllowed())
+        answer["Allow"] = response["Allow"]
+        return answer
 
 
 class HealthCheckMiddleware:

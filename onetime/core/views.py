@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from onetime.core import metrics
 from onetime.core.auth import bearer_matches
@@ -54,11 +55,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return error_page(request, _CsrfFailed())
 
 
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     """Answer 200 while the process serves requests."""
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
 def readyz(request: HttpRequest) -> HttpResponse:
     """Answer 200 when the database answers a query, 503 otherwise."""
     try:
@@ -74,6 +77,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus text format; behind ``Authorization: Bearer METRICS_TOKEN`` when it is set."""
     token = settings.METRICS_TOKEN
