@@ -337,6 +337,7 @@ LOGGING = {
     "filters": {
         "redact": {"()": "onetime.core.logfilters.RedactCapabilitiesFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "client_error": {"()": "onetime.core.logfilters.ClientErrorFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
@@ -361,6 +362,17 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         # runserver's access log: through the redacting handler, not Django's own.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # A malformed request (400) is the client's fault: one WARNING line, no traceback.
+        **{
+            f"django.security.{name}": {"filters": ["client_error"]}
+            for name in (
+                "DisallowedHost",
+                "RequestDataTooBig",
+                "TooManyFieldsSent",
+                "TooManyFilesSent",
+                "SuspiciousMultipartForm",
+            )
+        },
         # Never log SQL: parameters would include ciphertext and receipt hashes.
         "django.db.backends": {"level": "WARNING"},
         # At DEBUG, a failed variable lookup logs the whole template context: plaintexts,

@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
@@ -39,11 +40,19 @@ class _BadRequest(ServiceError):
     default_detail = _("The request is invalid.")
 
 
+class _BadHost(ServiceError):
+    status_code = 400
+    code = "bad_host"
+    default_detail = _("This server does not serve the host named in the request.")
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_page(request, _NotFound())
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, DisallowedHost):
+        return error_page(request, _BadHost())
     return error_page(request, _BadRequest())
 
 
