@@ -114,6 +114,37 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: floa
         time.sleep(0.1)
 
 
+@dataclass(frozen=True)
+class RunningWeb:
+    """A gunicorn process serving the app, and its base URL."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_gunicorn(database: str, log: Path, **env: str) -> RunningWeb:
+    """
+    Start gunicorn as production runs it (gunicorn.conf.py, one sync worker) on a free port
+    of 127.0.0.1 against ``database``, and wait until it serves.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "onetime.wsgi", "-w", "1", "-b",
+               f"127.0.0.1:{port}"]  # fmt: skip
+    process = start(command, service_env(DATABASE_URL=database, **env), log)
+    web = RunningWeb(process, port, log)
+    try:
+        wait_until_serving(f"{web.url}/healthz", process)
+    except BaseException:
+        stop(process)
+        raise
+    return web
+
+
 @dataclass
 class RunningBot:
     """A `manage.py runbot` process and the fake Bot API server it polls."""
