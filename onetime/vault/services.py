@@ -76,6 +76,10 @@ class WrongPassphrase(ServiceError):
         super().__init__(detail, attempts_left=attempts_left)
 
 
+class InvalidPassphrase(InvalidInput):
+    """The passphrase itself is unusable (too long, a NUL, not Unicode), not wrong."""
+
+
 class ReceiptNotFound(ServiceError):
     status_code = 404
     code = "not_found"
@@ -115,13 +119,13 @@ def _encode_secret(plaintext: str) -> bytes:
 
 def _check_passphrase(passphrase: str) -> None:
     if "\x00" in passphrase:
-        raise InvalidInput(_("The passphrase contains a NUL character, which is not allowed."))
+        raise InvalidPassphrase(_("The passphrase contains a NUL character, which is not allowed."))
     try:
         passphrase.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(_("The passphrase is not valid Unicode text.")) from None
+        raise InvalidPassphrase(_("The passphrase is not valid Unicode text.")) from None
     if len(passphrase) > 1024:
-        raise InvalidInput(_("The passphrase is longer than 1024 characters."))
+        raise InvalidPassphrase(_("The passphrase is longer than 1024 characters."))
 
 
 def _check_ttl(ttl: int | None) -> int:

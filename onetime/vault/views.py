@@ -36,7 +36,8 @@ def create(request: HttpRequest) -> HttpResponse:
         )
     except ServiceError as exc:
         if exc.status_code in {400, 413}:
-            form.add_error("secret", str(exc.detail))
+            field = "passphrase" if isinstance(exc, services.InvalidPassphrase) else "secret"
+            form.add_error(field, str(exc.detail))
             return render(request, "vault/create.html", {"form": form}, status=exc.status_code)
         return _service_error(request, exc)
     # Rendered in answer to the POST, never redirected to: a redirect would put the
@@ -67,9 +68,13 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
                 passphrase=form.cleaned_data["passphrase"] or None,
                 client_ip=client_ip(request),
             )
-        except (services.WrongPassphrase, services.PassphraseRequired) as exc:
+        except (
+            services.WrongPassphrase,
+            services.PassphraseRequired,
+            services.InvalidPassphrase,
+        ) as exc:
             form.add_error("passphrase", str(exc.detail))
-            status = 403
+            status = exc.status_code
         except ServiceError as exc:
             return _service_error(request, exc)
         else:
