@@ -108,11 +108,11 @@ class SecretCreateApi(APIView):
 class SecretDetailApi(APIView):
     @extend_schema(
         operation_id="secret_get",
-        responses={200: SecretMetaOutput, **errors(404, 410, 503)},
+        responses={200: SecretMetaOutput, **errors(404, 410, 429, 503)},
         summary="Check a secret without consuming it",
     )
     def get(self, request: Request, secret_id: uuid.UUID) -> Response:
-        secret = services.secret_get(secret_id=secret_id)
+        secret = services.secret_get(secret_id=secret_id, client_ip=client_ip(request))
         return Response(
             SecretMetaOutput(
                 {
@@ -147,19 +147,23 @@ class SecretRevealApi(APIView):
 class ReceiptApi(APIView):
     @extend_schema(
         operation_id="receipt_get",
-        responses={200: ReceiptOutput, **errors(404, 503)},
+        responses={200: ReceiptOutput, **errors(404, 429, 503)},
         summary="The sender's receipt",
     )
     def get(self, request: Request, token: str) -> Response:
-        return Response(_receipt_data(services.receipt_get(token=token)))
+        return Response(
+            _receipt_data(services.receipt_get(token=token, client_ip=client_ip(request)))
+        )
 
 
 class ReceiptBurnApi(APIView):
     @extend_schema(
         operation_id="receipt_burn",
         request=None,
-        responses={200: ReceiptOutput, **errors(404, 503)},
+        responses={200: ReceiptOutput, **errors(404, 429, 503)},
         summary="Destroy the secret now (idempotent)",
     )
     def post(self, request: Request, token: str) -> Response:
-        return Response(_receipt_data(services.receipt_burn(token=token)))
+        return Response(
+            _receipt_data(services.receipt_burn(token=token, client_ip=client_ip(request)))
+        )

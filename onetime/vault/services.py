@@ -175,8 +175,9 @@ def retention() -> timedelta:
     return timedelta(days=settings.ONETIME_TOMBSTONE_DAYS)
 
 
-def secret_get(*, secret_id: uuid.UUID) -> Secret:
+def secret_get(*, secret_id: uuid.UUID, client_ip: str) -> Secret:
     """Return the active secret without consuming it; raise SecretNotFound or SecretGone."""
+    ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
     now = timezone.now()
     secret = Secret.objects.defer("ciphertext").filter(pk=secret_id).first()
     if secret is None or secret.is_purged_at(now, retention=retention()):
@@ -321,8 +322,9 @@ def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
     return WrongPassphrase(attempts_left=left)
 
 
-def receipt_get(*, token: str) -> Secret:
+def receipt_get(*, token: str, client_ip: str) -> Secret:
     """Return the secret behind a sender's receipt token, as of now."""
+    ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
     now = timezone.now()
     secret = Secret.objects.defer("ciphertext").filter(receipt_hash=_receipt_hash(token)).first()
     if secret is None or secret.is_purged_at(now, retention=retention()):
@@ -334,8 +336,9 @@ def receipt_get(*, token: str) -> Secret:
     return secret
 
 
-def receipt_burn(*, token: str) -> Secret:
+def receipt_burn(*, token: str, client_ip: str) -> Secret:
     """Destroy the secret now, unless it already ended; return its receipt. Idempotent."""
+    ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
     with transaction.atomic():
         secret = (
             Secret.objects.select_for_update()

@@ -80,7 +80,7 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
         else:
             return render(request, "vault/revealed.html", {"plaintext": plaintext})
     try:
-        meta = services.secret_get(secret_id=secret_id)
+        meta = services.secret_get(secret_id=secret_id, client_ip=client_ip(request))
     except ServiceError as exc:
         return _service_error(request, exc)
     return render(request, "vault/reveal.html", {"secret": meta, "form": form}, status=status)
@@ -89,7 +89,7 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def receipt(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        found = services.receipt_get(token=token)
+        found = services.receipt_get(token=token, client_ip=client_ip(request))
     except ServiceError as exc:
         return error_page(request, exc)
     context = {"secret": found, "token": token, "after_burn": False}
@@ -99,7 +99,7 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def receipt_burn(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        found = services.receipt_burn(token=token)
+        found = services.receipt_burn(token=token, client_ip=client_ip(request))
     except ServiceError as exc:
         return error_page(request, exc)
     context = {"secret": found, "token": token, "after_burn": True}
