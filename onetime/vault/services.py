@@ -117,6 +117,10 @@ def _encode_secret(plaintext: str) -> bytes:
     return data
 
 
+# Argon2id hashes any length, but a bound keeps a request's work bounded.
+PASSPHRASE_MAX_LENGTH = 1024
+
+
 def _check_passphrase(passphrase: str) -> None:
     if "\x00" in passphrase:
         raise InvalidPassphrase(_("The passphrase contains a NUL character, which is not allowed."))
@@ -124,8 +128,10 @@ def _check_passphrase(passphrase: str) -> None:
         passphrase.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidPassphrase(_("The passphrase is not valid Unicode text.")) from None
-    if len(passphrase) > 1024:
-        raise InvalidPassphrase(_("The passphrase is longer than 1024 characters."))
+    if len(passphrase) > PASSPHRASE_MAX_LENGTH:
+        raise InvalidPassphrase(
+            _("The passphrase is longer than %(n)d characters.") % {"n": PASSPHRASE_MAX_LENGTH}
+        )
 
 
 def _check_ttl(ttl: int | None) -> int:
