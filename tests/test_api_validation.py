@@ -151,6 +151,18 @@ def test_a_malformed_reveal_request_does_not_consume_the_secret(client, unchange
     assert_error(response, 400, "invalid_json")
 
 
+@pytest.mark.parametrize("body", ["null", "[]", "0", "false", '""', '"hunter2"'])
+def test_a_reveal_body_that_is_not_an_object_does_not_consume_the_secret(
+    client, unchanged_after_setup, body
+):
+    """An empty body is fine (no passphrase needed); JSON that is not an object is not."""
+    secret_id = unchanged_after_setup.secret.id
+
+    response = post_raw(client, f"{CREATE}/{secret_id}/reveal", body, **EN)
+
+    assert_error(response, 400, "invalid")
+
+
 def test_a_non_json_reveal_request_does_not_consume_the_secret(client, unchanged_after_setup):
     secret_id = unchanged_after_setup.secret.id
 

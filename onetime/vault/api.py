@@ -167,8 +167,9 @@ class SecretRevealApi(APIView):
         description="403 carries `attempts_left` when the passphrase is wrong.",
     )
     def post(self, request: Request, secret_id: uuid.UUID) -> Response:
-        # An empty body is fine: a secret without a passphrase needs no input.
-        data = RevealInput(data=request.data or {})
+        # An empty body is fine (DRF reads it as {}): a secret without a passphrase needs no
+        # input. JSON that is not an object (null, [], false …) is refused, not read as {}.
+        data = RevealInput(data=request.data)
         data.is_valid(raise_exception=True)
         plaintext = services.secret_reveal(
             secret_id=secret_id,
