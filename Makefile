@@ -14,7 +14,7 @@ TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/one
 # Fixed keys for tests only; they protect nothing.
 TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-a-secret \
 	ONETIME_ENCRYPTION_KEYS=b25ldGltZS10ZXN0LWtleS1ub3QtZm9yLXByb2QtMDA= \
-	ONETIME_RATE_CREATE=off ONETIME_RATE_REVEAL=off
+	ONETIME_RATE_CREATE=off ONETIME_RATE_REVEAL=off ONETIME_RATE_LOOKUP=off
 
 .PHONY: help install run dev test database lint fmt pytest migrations-check messages schema lock clean \
 	bench bench-tools bench-cpu bench-servers

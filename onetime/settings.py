@@ -122,6 +122,10 @@ ONETIME_TOMBSTONE_DAYS = env_int("ONETIME_TOMBSTONE_DAYS", 30, min_value=1, max_
 # --- Abuse limits (per client IP, counted in the database; see onetime/core/ratelimit.py) ---
 ONETIME_RATE_CREATE = env_rate("ONETIME_RATE_CREATE", "30/m")
 ONETIME_RATE_REVEAL = env_rate("ONETIME_RATE_REVEAL", "60/m")
+# Metadata, recipient page, receipt and burn: look-ups by id or token. Not a guessing limit
+# (ids and tokens carry 122 and 192 random bits) but a cap on one client's load; twice the
+# reveal rate, since a recipient's page and a sender's reloads come before a reveal.
+ONETIME_RATE_LOOKUP = env_rate("ONETIME_RATE_LOOKUP", "120/m")
 # How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts none.
 ONETIME_PROXY_COUNT = env_int("ONETIME_PROXY_COUNT", 0, min_value=0)
 
@@ -173,8 +177,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "onetime.core.metrics.MetricsMiddleware",
+    # Outermost, so that every answer gets the headers, even a 500 raised by the metrics.
     "onetime.core.middleware.SecurityHeadersMiddleware",
+    "onetime.core.metrics.MetricsMiddleware",
+    "onetime.core.middleware.MethodNotAllowedMiddleware",
     "onetime.core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -320,6 +326,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "onetime.core.errors.api_exception_handler",
+    # No OPTIONS discovery (it would describe the views' internals, and the docs view's
+    # HTML renderer cannot render it): OPTIONS answers 405 like any method a view lacks.
+    "DEFAULT_METADATA_CLASS": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -352,6 +361,7 @@ LOGGING = {
     "filters": {
         "redact": {"()": "onetime.core.logfilters.RedactCapabilitiesFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "client_error": {"()": "onetime.core.logfilters.ClientErrorFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
@@ -376,6 +386,17 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         # runserver's access log: through the redacting handler, not Django's own.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # A malformed request (400) is the client's fault: one WARNING line, no traceback.
+        **{
+            f"django.security.{name}": {"filters": ["client_error"]}
+            for name in (
+                "DisallowedHost",
+                "RequestDataTooBig",
+                "TooManyFieldsSent",
+                "TooManyFilesSent",
+                "SuspiciousMultipartForm",
+            )
+        },
         # Never log SQL: parameters would include ciphertext and receipt hashes.
         "django.db.backends": {"level": "WARNING"},
         # At DEBUG, a failed variable lookup logs the whole template context: plaintexts,

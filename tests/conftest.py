@@ -9,11 +9,15 @@ import logging
 import re
 from collections.abc import Iterator
 from typing import Any
+from wsgiref.types import WSGIApplication
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 
 from onetime.vault import services
+from onetime.wsgi import application
 
 
 def make_secret(
@@ -47,6 +51,7 @@ def no_rate_limits(settings: Any) -> Any:
     """
     settings.ONETIME_RATE_CREATE = None
     settings.ONETIME_RATE_REVEAL = None
+    settings.ONETIME_RATE_LOOKUP = None
     return settings
 
 
@@ -74,3 +79,19 @@ def console() -> Iterator[io.StringIO]:
         yield buffer
     finally:
         handler.setStream(original)
+
+
+@pytest.fixture
+def wsgi_application() -> Iterator[WSGIApplication]:
+    """
+    The application as a WSGI server runs it (onetime/wsgi.py), inside the test's database
+    transaction: at the end of each request Django would close the test's connection,
+    which the test client prevents in the same way.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield application
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)

@@ -148,6 +148,40 @@ def wait_for_output(
         time.sleep(0.1)
 
 
+@dataclass(frozen=True)
+class RunningWeb:
+    """The production web server (python -m onetime.serve) serving the app, and its URL."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_web(database: str, log: Path, **env: str) -> RunningWeb:
+    """
+    Start the web server as production runs it (one worker unless ``env`` says otherwise)
+    on a free port of 127.0.0.1 against ``database``, and wait until it serves.
+    """
+    port = free_port()
+    settings = {"PORT": str(port), "WEB_CONCURRENCY": "1", **env}
+    process = start(
+        [sys.executable, "-m", "onetime.serve"],
+        service_env(DATABASE_URL=database, **settings),
+        log,
+    )
+    web = RunningWeb(process, port, log)
+    try:
+        wait_until_serving(f"{web.url}/healthz", process)
+    except BaseException:
+        stop(process)
+        raise
+    return web
+
+
 @dataclass
 class RunningBot:
     """A `manage.py runbot` process and the fake Bot API server it polls."""

@@ -74,6 +74,10 @@ def utf8_of_size(char: str, size: int) -> str:
         ({"secret": None}, "secret: This field may not be null."),
         ({"secret": ["a", "b"]}, "secret: Not a valid string."),
         ({"secret": {"a": "b"}}, "secret: Not a valid string."),
+        # Strict types: a number or a boolean is not a string (it used to become "42").
+        ({"secret": 42}, "secret: Not a valid string."),
+        ({"secret": 4.2}, "secret: Not a valid string."),
+        ({"secret": True}, "secret: Not a valid string."),
     ],
 )
 def test_it_refuses_a_missing_or_empty_secret(client, unchanged, body, detail):
@@ -147,6 +151,18 @@ def test_a_malformed_reveal_request_does_not_consume_the_secret(client, unchange
     assert_error(response, 400, "invalid_json")
 
 
+@pytest.mark.parametrize("body", ["null", "[]", "0", "false", '""', '"hunter2"'])
+def test_a_reveal_body_that_is_not_an_object_does_not_consume_the_secret(
+    client, unchanged_after_setup, body
+):
+    """An empty body is fine (no passphrase needed); JSON that is not an object is not."""
+    secret_id = unchanged_after_setup.secret.id
+
+    response = post_raw(client, f"{CREATE}/{secret_id}/reveal", body, **EN)
+
+    assert_error(response, 400, "invalid")
+
+
 def test_a_non_json_reveal_request_does_not_consume_the_secret(client, unchanged_after_setup):
     secret_id = unchanged_after_setup.secret.id
 
@@ -208,12 +224,52 @@ def test_it_refuses_a_lifetime_out_of_range(client, unchanged, ttl):
     )
 
 
-@pytest.mark.parametrize("ttl", ["abc", "", 90.5, [300], {"s": 300}, True])
+@pytest.mark.parametrize(
+    "ttl",
+    # Strictly a JSON integer: not digits in a string (ASCII or any other script's), not a
+    # number with a fraction part, not a boolean.
+    ["abc", "", 90.5, [300], {"s": 300}, True, False, "3600", "٣٦٠٠", " 3600", 3600.0, "3600.0"],
+)
 def test_it_refuses_a_lifetime_that_is_not_an_integer(client, unchanged, ttl):
     response = post_json(client, CREATE, {"secret": "hunter2", "ttl": ttl}, **EN)
 
-    assert_error(response, 400, "invalid")
+    assert_error(
+        response,
+        400,
+        "invalid",
+        "ttl: Send a whole number as a JSON number, without quotes or decimals.",
+    )
     assert "ttl" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("passphrase", [0, 1234, 12.5, True, ["open"], {"p": "open"}])
+@pytest.mark.parametrize("path", [CREATE, f"{CREATE}/{{id}}/reveal"])
+def test_it_refuses_a_passphrase_that_is_not_a_string(
+    client, unchanged_after_setup, path, passphrase
+):
+    path = path.format(id=unchanged_after_setup.secret.id)
+
+    response = post_json(client, path, {"secret": "hunter2", "passphrase": passphrase}, **EN)
+
+    assert_error(response, 400, "invalid", "passphrase: Not a valid string.")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"telegram_user_id": 42, "code": 1234567}, "code"),
+        ({"telegram_user_id": "42", "code": "1234567"}, "telegram_user_id"),
+        ({"telegram_user_id": 42.0, "code": "1234567"}, "telegram_user_id"),
+        ({"username": 42, "code": "1234567"}, "username"),
+    ],
+)
+def test_code_verification_takes_strict_types_too(client, settings, body, field):
+    settings.CODES_VERIFY_TOKEN = "verify-token"
+
+    response = post_json(client, "/api/v1/codes/verify", body, authorization="Bearer verify-token")
+
+    assert_error(response, 400, "invalid")
+    assert list(response.json()["errors"]) == [field]
 
 
 @pytest.mark.parametrize("ttl", [60, settings.ONETIME_MAX_TTL])

@@ -1,6 +1,7 @@
 """The OpenAPI schema is served by the app, valid, and docs/openapi.yaml is up to date."""
 
 from io import StringIO
+from typing import Any
 
 import yaml
 from django.core.management import call_command
@@ -38,3 +39,53 @@ def test_the_committed_schema_matches_the_code():
     call_command("spectacular", "--validate", stdout=out)
 
     assert out.getvalue() == SCHEMA_FILE.read_text(), "run `make schema` and commit the result"
+
+
+def served_schema(client) -> dict[str, Any]:
+    response = client.get("/api/schema/", headers={"accept": "application/vnd.oai.openapi"})
+    assert response.status_code == 200
+    return dict(yaml.safe_load(response.content))
+
+
+def request_schema(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    return dict(schema["components"]["schemas"][name])
+
+
+def test_the_lifetime_bounds_are_those_of_the_settings(client, settings):
+    settings.ONETIME_MAX_TTL = 600
+
+    ttl = request_schema(served_schema(client), "SecretCreateInputRequest")["properties"]["ttl"]
+
+    assert ttl["type"] == "integer"
+    assert (ttl["minimum"], ttl["maximum"]) == (settings.ONETIME_MIN_TTL, 600)
+
+
+def test_strings_are_documented_without_nul_and_with_their_lengths(client):
+    schema = served_schema(client)
+    create = request_schema(schema, "SecretCreateInputRequest")["properties"]
+    reveal = request_schema(schema, "RevealInputRequest")["properties"]
+    verify = request_schema(schema, "VerifyInputRequest")["properties"]
+
+    for field in [create["secret"], create["passphrase"], reveal["passphrase"], verify["code"]]:
+        assert field["type"] == "string"
+        assert field["not"] == {"pattern": "\\x00"}
+    assert create["secret"]["minLength"] == 1
+    assert create["passphrase"]["maxLength"] == reveal["passphrase"]["maxLength"] == 1024
+
+
+def test_code_verification_names_exactly_one_account_field(client):
+    verify = request_schema(served_schema(client), "VerifyInputRequest")
+
+    assert verify["oneOf"] == [
+        {"required": ["telegram_user_id"]},
+        {"required": ["username"]},
+    ]
+    assert verify["required"] == ["code"]
+
+
+def test_every_error_answer_is_described(client):
+    for path, operations in served_schema(client)["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert response["description"], f"{method.upper()} {path} {status}"

@@ -143,6 +143,69 @@ def test_the_limits_are_separate_per_policy(limits):
     assert [reveal_from(secret_id).status_code for secret_id in ids] == [200, 200, 200]
 
 
+# --- Look-ups by id or receipt token ----------------------------------------------------------
+
+UNKNOWN_ID = "6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1"
+
+
+# Each look-up of a secret by id or receipt token: (method, path, answers JSON).
+LOOKUPS = {
+    "api metadata": ("get", "/api/v1/secrets/{id}", True),
+    "api receipt": ("get", "/api/v1/receipts/{token}", True),
+    "api burn": ("post", "/api/v1/receipts/{token}/burn", True),
+    "recipient page": ("get", "/s/{id}", False),
+    "receipt page": ("get", "/r/{token}", False),
+    "receipt page burn": ("post", "/r/{token}/burn", False),
+}
+
+
+@pytest.mark.parametrize(("method", "path", "json_answer"), LOOKUPS.values(), ids=LOOKUPS.keys())
+def test_the_fourth_lookup_from_one_ip_is_refused(limits, frozen, method, path, json_answer):
+    created = make_secret()
+    path = path.format(id=created.secret.id, token=created.receipt_token)
+    limits.ONETIME_RATE_LOOKUP = (3, 60)
+    browser = Client(REMOTE_ADDR=IP)
+    # Three look-ups of other things, unknown ones included, use up the allowance.
+    browser.get(f"/api/v1/secrets/{UNKNOWN_ID}")
+    browser.get(f"/s/{UNKNOWN_ID}")
+    browser.get(f"/api/v1/receipts/{created.receipt_token}")
+
+    refused = getattr(browser, method)(path)
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "50"  # the window ends 50 seconds after T0
+    if json_answer:
+        assert_rate_limited(refused, retry_after=50)
+    else:
+        assert "text/html" in refused["Content-Type"]
+    assert Secret.objects.get().state == Secret.State.ACTIVE  # a refused burn burns nothing
+    assert getattr(Client(REMOTE_ADDR=OTHER_IP), method)(path).status_code == 200
+
+
+def test_lookups_have_their_own_allowance(limits, frozen):
+    limits.ONETIME_RATE_LOOKUP = (1, 60)
+    limits.ONETIME_RATE_REVEAL = (1, 60)
+    created = make_secret()
+    browser = Client(REMOTE_ADDR=IP)
+
+    assert browser.get(f"/api/v1/secrets/{created.secret.id}").status_code == 200
+    assert reveal_from(created.secret.id).status_code == 200
+    assert browser.get(f"/api/v1/receipts/{created.receipt_token}").status_code == 429
+
+
+def test_the_lookup_limit_lifts_when_the_window_ends(limits, frozen):
+    limits.ONETIME_RATE_LOOKUP = (1, 60)
+    created = make_secret()
+    browser = Client(REMOTE_ADDR=IP)
+    assert browser.get(f"/r/{created.receipt_token}").status_code == 200
+    frozen.move_to(T0 + timedelta(seconds=49))
+    assert browser.get(f"/r/{created.receipt_token}").status_code == 429
+
+    frozen.move_to(T0 + timedelta(seconds=50))
+
+    assert browser.get(f"/r/{created.receipt_token}").status_code == 200
+
+
 # --- Which client a request comes from ----------------------------------------------------------
 
 

@@ -154,7 +154,7 @@ def test_an_unknown_id_is_answered_by_one_read_without_a_lock(client):
 
 def test_a_burned_secret_is_answered_by_one_read_without_a_lock(client):
     created = make_secret("burned")
-    services.receipt_burn(token=created.receipt_token)
+    services.receipt_burn(token=created.receipt_token, client_ip="192.0.2.1")
 
     with sent_to_the_database() as sent:
         response = reveal(client, created.secret.id)

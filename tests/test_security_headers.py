@@ -1,6 +1,7 @@
 """
-The headers of PRODUCT.md §2.4 on every secret-bearing and error answer, web and API, and
-pages that keep to their Content-Security-Policy (no inline script or style at all).
+The headers of PRODUCT.md §2.4 on every answer: pages and API answers, health checks and
+the answers Django itself gives (bad Host, 404, 405, 500, CSRF, 413, 415); and pages that
+keep to their Content-Security-Policy (no inline script or style at all).
 """
 
 import uuid
@@ -13,6 +14,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from onetime.vault import services
 from tests.conftest import make_secret, post_json
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
@@ -154,9 +156,24 @@ API_ANSWERS: dict[str, tuple[int, Case]] = {
     ),
 }
 
+# Answers that Django, WhiteNoise or a middleware produce before or instead of a view.
+DJANGO_ANSWERS: dict[str, tuple[int, Case]] = {
+    "healthz": (200, lambda c, s: c.get("/healthz")),
+    "readyz": (200, lambda c, s: c.get("/readyz")),
+    "metrics": (200, lambda c, s: c.get("/metrics")),
+    "web bad host": (400, lambda c, s: c.get("/", headers={"host": "evil.example"})),
+    "api bad host": (
+        400,
+        lambda c, s: c.get("/api/v1/secrets/nope", headers={"host": "evil.example"}),
+    ),
+    "unknown static file": (404, lambda c, s: c.get("/static/core/nope.css")),
+    "static method not allowed": (405, lambda c, s: c.put("/static/core/onetime.css")),
+}
+
 ALL_ANSWERS = {
     **{f"web {name}": case for name, case in {**WEB_PAGES, **OTHER_WEB_ANSWERS}.items()},
     **{f"api {name}": case for name, case in API_ANSWERS.items()},
+    **DJANGO_ANSWERS,
 }
 
 
@@ -171,8 +188,26 @@ def csp_directives(header: str) -> dict[str, list[str]]:
 @pytest.mark.parametrize(("status", "case"), ALL_ANSWERS.values(), ids=ALL_ANSWERS.keys())
 def test_it_sets_the_security_headers(client, settings, status, case):
     response = case(client, settings)
+    response.close()  # a static file's answer streams from an open file
 
     assert response.status_code == status
+    assert_security_headers(response)
+
+
+@pytest.mark.parametrize("path", [f"/s/{uuid.uuid4()}", f"/api/v1/secrets/{uuid.uuid4()}"])
+def test_the_server_error_answer_sets_them_too(monkeypatch, path):
+    def crash(**kwargs: Any) -> None:
+        raise RuntimeError("a bug that only the 500 handler catches")
+
+    monkeypatch.setattr(services, "secret_get", crash)
+
+    response = Client(raise_request_exception=False).get(path)
+
+    assert response.status_code == 500
+    assert_security_headers(response)
+
+
+def assert_security_headers(response: Any) -> None:
     assert "no-store" in [d.strip() for d in response["Cache-Control"].split(",")]
     assert response["Referrer-Policy"] == "no-referrer"
     assert response["X-Robots-Tag"] == "noindex, nofollow"

@@ -231,8 +231,8 @@ def test_it_asks_for_the_passphrase_and_refuses_a_wrong_one(client):
     assert wrong.status_code == 403
     assert re.search(r'<input type="password" name="passphrase"', reveal_form(wrong))
     assert re.search(
-        r'<p class="error" role="alert">Wrong passphrase\. 4 attempts left before the secret is '
-        r"destroyed\.</p>",
+        r'<p class="error" id="id_passphrase_error" role="alert">'
+        r"Wrong passphrase\. 4 attempts left before the secret is destroyed\.</p>",
         text(wrong),
     )
     assert "hunter2" not in text(wrong)
@@ -254,7 +254,7 @@ def test_it_asks_again_without_counting_when_the_passphrase_is_left_empty(client
     response = client.post(f"/s/{created.secret.id}", {"passphrase": ""})
 
     assert response.status_code == 403
-    assert '<p class="error" role="alert">' in text(response)
+    assert '<p class="error" id="id_passphrase_error" role="alert">' in text(response)
     assert Secret.objects.get().failed_attempts == 0
     assert Secret.objects.get().state == Secret.State.ACTIVE
 
@@ -277,7 +277,8 @@ def test_it_refuses_an_empty_secret_with_400_and_creates_nothing(client):
     )
 
     assert response.status_code == 400
-    assert '<p class="error" role="alert">This field is required.</p>' in text(response)
+    error = '<p class="error" id="id_secret_error" role="alert">This field is required.</p>'
+    assert error in text(response)
     assert not Secret.objects.exists()
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 from onetime.codes import services
 from onetime.core.auth import bearer_matches
 from onetime.core.errors import ServiceError
+from onetime.core.fields import StrictCharField, StrictIntegerField
 from onetime.core.openapi import errors
 
 
@@ -27,9 +29,9 @@ class NotAuthenticated(ServiceError):
 
 
 class VerifyInput(serializers.Serializer[Any]):
-    telegram_user_id = serializers.IntegerField(required=False, min_value=1)
-    username = serializers.CharField(required=False, max_length=64)
-    code = serializers.CharField(max_length=16, help_text="The 7 digits the bot sent.")
+    telegram_user_id = StrictIntegerField(required=False, min_value=1)
+    username = StrictCharField(required=False, max_length=64)
+    code = StrictCharField(max_length=16, help_text="The 7 digits the bot sent.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("telegram_user_id" in attrs) == ("username" in attrs):
@@ -37,6 +39,20 @@ class VerifyInput(serializers.Serializer[Any]):
                 _("Name the account with exactly one of telegram_user_id and username.")
             )
         return attrs
+
+
+# Subclassing registers the extension (drf-spectacular's base class is untyped).
+class VerifyInputSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """State in the schema what validate() checks: exactly one of the two account fields."""
+
+    target_class = VerifyInput
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(
+            self.target_class, direction, bypass_extensions=True
+        )
+        one_of = [{"required": ["telegram_user_id"]}, {"required": ["username"]}]
+        return {**schema, "oneOf": one_of}
 
 
 class VerifyOutput(serializers.Serializer[Any]):
@@ -53,7 +69,19 @@ class CodeVerifyApi(APIView):
         request=VerifyInput,
         responses={
             200: VerifyOutput,
-            **errors(400, 401, 404, 415, 503),
+            **errors(
+                400,
+                401,
+                404,
+                413,
+                415,
+                503,
+                described={
+                    400: "Invalid input (`invalid`, `invalid_json`), or a code that does not "
+                    "verify (`invalid_code`: wrong, expired, used, unknown account, paused).",
+                    404: "The server has no CODES_VERIFY_TOKEN: `not_found`.",
+                },
+            ),
         },
         summary="Verify a Telegram code (server to server, bearer token)",
         description=(

@@ -5,12 +5,14 @@ Each error has the HTTP status it maps to, a stable machine ``code`` for API cli
 a human, translated ``detail``. The API answers ``{"status": code, "detail": ...}``.
 """
 
+import contextlib
 import logging
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
@@ -44,6 +46,12 @@ class TooLarge(ServiceError):
     status_code = 413
     code = "too_large"
     default_detail = _("The request is too large.")
+
+
+class MethodNotAllowed(ServiceError):
+    status_code = 405
+    code = "method_not_allowed"
+    default_detail = _("This method is not allowed here.")
 
 
 class RateLimited(ServiceError):
@@ -99,7 +107,7 @@ _API_CODES = {
         "unsupported_media_type",
         _("Send the request body as JSON (Content-Type: application/json)."),
     ),
-    exceptions.MethodNotAllowed: ("method_not_allowed", _("This method is not allowed here.")),
+    exceptions.MethodNotAllowed: (MethodNotAllowed.code, MethodNotAllowed.default_detail),
     exceptions.NotAcceptable: ("not_acceptable", _("Only application/json can be returned.")),
 }
 
@@ -140,14 +148,30 @@ def _first_message(detail: Any) -> str:
 
 def error_page(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     """Render a service error as JSON for API paths and as a page for everything else."""
-    if is_api_request(request):
-        return json_error(exc.status_code, exc.code, exc.detail, headers=exc.headers(), **exc.extra)
-    response = render(
-        request,
-        "core/error.html",
-        {"title": exc.detail, "status": exc.status_code},
-        status=exc.status_code,
-    )
-    for name, value in exc.headers().items():
-        response[name] = value
+    with _language_of(request):
+        if is_api_request(request):
+            response: HttpResponse = json_error(
+                exc.status_code, exc.code, exc.detail, headers=exc.headers(), **exc.extra
+            )
+        else:
+            response = render(
+                request,
+                "core/error.html",
+                {"title": exc.detail, "status": exc.status_code},
+                status=exc.status_code,
+            )
+            for name, value in exc.headers().items():
+                response[name] = value
+        response.setdefault("Content-Language", translation.get_language())
     return response
+
+
+def _language_of(request: HttpRequest) -> contextlib.AbstractContextManager[None]:
+    """
+    Return a context in the request's language. Answers of the middleware that runs before
+    LocaleMiddleware (405s of /healthz and static files, a refused Host) would otherwise
+    speak whatever language the worker thread's previous request left active.
+    """
+    if hasattr(request, "LANGUAGE_CODE"):  # LocaleMiddleware has activated it
+        return contextlib.nullcontext()
+    return translation.override(translation.get_language_from_request(request))

@@ -78,6 +78,19 @@ class RedactCapabilitiesFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """
+    Turn a record about a malformed request (Django logs each SuspiciousOperation, such as
+    a Host outside ALLOWED_HOSTS, as an ERROR with its traceback) into one WARNING line:
+    the client is at fault, not the service, and scanners send such requests all day.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = None
+        return True
+
+
 class NoSecretsExceptionReporterFilter(SafeExceptionReporterFilter):
     """
     Hide every frame variable and every POST parameter from error reports (the DEBUG

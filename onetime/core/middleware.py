@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import resolve
 from django.utils.translation import gettext_lazy as _
 
-from onetime.core.errors import TooLarge, Unavailable, error_page
+from onetime.core.errors import MethodNotAllowed, TooLarge, Unavailable, error_page
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,32 @@ CSP = (
 CSP_API_DOCS = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + (
     "; connect-src 'self'"
 )
+
+
+class MethodNotAllowedMiddleware:
+    """
+    Give every 405 one clear answer, JSON under /api/ and a page elsewhere, with an Allow
+    header naming what the route serves.
+
+    Django's require_http_methods and WhiteNoise answer 405 with an empty body, and DRF's
+    views render theirs with the view's own renderer (plain text for the API docs, YAML for
+    the schema). OPTIONS is served nowhere (no CORS, no discovery): it answers 405 too, so
+    no Allow header lists it.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Allow" in response:
+            methods = [m.strip() for m in response["Allow"].split(",")]
+            response["Allow"] = ", ".join(m for m in methods if m and m != "OPTIONS")
+        if response.status_code != 405:
+            return response
+        answer = error_page(request, MethodNotAllowed())
+        answer["Allow"] = response["Allow"]
+        return answer
 
 
 class HealthCheckMiddleware:
@@ -45,11 +71,13 @@ class HealthCheckMiddleware:
 
 class SecurityHeadersMiddleware:
     """
-    Set the headers every page needs: never cached, never indexed, never framed, a strict
-    Content-Security-Policy. Referrer-Policy, nosniff and X-Frame-Options come from
-    Django's own middleware and settings; X-Frame-Options is also set here for answers that
-    an outer middleware returns early (RequestSizeMiddleware's 413), which never pass
-    through XFrameOptionsMiddleware.
+    Set the headers every answer needs: never cached, never indexed, never framed, no
+    referrer, no content sniffing, a strict Content-Security-Policy.
+
+    It is the outermost middleware and sets all of them itself, so that answers which never
+    pass through Django's SecurityMiddleware and XFrameOptionsMiddleware carry them too:
+    health checks, a 405 of a static file, a 413 or a refused Host answered early, a 500
+    that a middleware raised. Only static files that are served keep WhiteNoise's caching.
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -57,12 +85,15 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not request.path.startswith(settings.STATIC_URL):
+        static_file = request.path.startswith(settings.STATIC_URL) and response.status_code < 400
+        if not static_file:
             response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
         docs = request.path.startswith("/api/docs/")
         response.setdefault("Content-Security-Policy", CSP_API_DOCS if docs else CSP)
         response.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        response.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
+        response.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
 

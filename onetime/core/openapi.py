@@ -1,7 +1,12 @@
 """OpenAPI pieces shared by the API views (drf-spectacular)."""
 
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from onetime.core.fields import StrictField
 
 ERROR = inline_serializer(
     "Error",
@@ -22,6 +27,42 @@ ERROR = inline_serializer(
 )
 
 
-def errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    """Return the error responses of an operation, for extend_schema(responses=…)."""
-    return {status: OpenApiResponse(ERROR) for status in statuses}
+# What each error status means, with its `status` codes; an operation may say more.
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `invalid` (`errors` per field) or `invalid_json`.",
+    401: "Missing or wrong bearer token: `unauthorized`.",
+    403: "A passphrase is needed (`passphrase_required`) or wrong (`wrong_passphrase`, "
+    "with `attempts_left`).",
+    404: "No such secret or receipt (never existed, or its tombstone was purged): `not_found`.",
+    410: "The secret is gone: revealed, burned or destroyed by wrong passphrases "
+    "(`destroyed`), or its lifetime ran out (`expired`).",
+    413: "The secret (in UTF-8) or the request body is over the size limit: `too_large`.",
+    415: "The body is not JSON (`Content-Type: application/json`): `unsupported_media_type`.",
+    429: "Too many requests from this address: `rate_limited`; `Retry-After` (and "
+    "`retry_after`) say after how many seconds to try again.",
+    503: "The database is unreachable, or the server's keys cannot open the ciphertext (the "
+    "secret is kept): `unavailable`; `Retry-After` says when to try again.",
+}
+
+
+def errors(*statuses: int, described: dict[int, str] | None = None) -> dict[int, OpenApiResponse]:
+    """
+    Return the error responses of an operation, for extend_schema(responses=…), each with
+    its description (``described`` replaces some, by status).
+    """
+    descriptions = {**ERROR_DESCRIPTIONS, **(described or {})}
+    return {status: OpenApiResponse(ERROR, description=descriptions[status]) for status in statuses}
+
+
+# Subclassing registers the extension (drf-spectacular's base class is untyped).
+class StrictFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    """The schema of a strict field: what drf-spectacular derives, plus its schema_extra()."""
+
+    target_class = StrictField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        return {**schema, **self.target.schema_extra()}

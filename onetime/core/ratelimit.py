@@ -24,6 +24,7 @@ from onetime.core.models import RateLimitHit
 # Named policies: the setting holding (count, period) for each.
 CREATE = "ONETIME_RATE_CREATE"
 REVEAL = "ONETIME_RATE_REVEAL"
+LOOKUP = "ONETIME_RATE_LOOKUP"
 
 _BUMP_SQL = f"""
     INSERT INTO {RateLimitHit._meta.db_table} (key, bucket, hits, expires_at)

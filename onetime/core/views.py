@@ -3,9 +3,11 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from onetime.core import metrics
 from onetime.core.auth import bearer_matches
@@ -38,11 +40,19 @@ class _BadRequest(ServiceError):
     default_detail = _("The request is invalid.")
 
 
+class _BadHost(ServiceError):
+    status_code = 400
+    code = "bad_host"
+    default_detail = _("This server does not serve the host named in the request.")
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_page(request, _NotFound())
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, DisallowedHost):
+        return error_page(request, _BadHost())
     return error_page(request, _BadRequest())
 
 
@@ -54,11 +64,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return error_page(request, _CsrfFailed())
 
 
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     """Answer 200 while the process serves requests."""
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
 def readyz(request: HttpRequest) -> HttpResponse:
     """Answer 200 when the database answers a query, 503 otherwise."""
     try:
@@ -74,6 +86,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus text format; behind ``Authorization: Bearer METRICS_TOKEN`` when it is set."""
     token = settings.METRICS_TOKEN

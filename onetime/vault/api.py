@@ -3,12 +3,14 @@
 import uuid
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from onetime.core.fields import StrictCharField, StrictIntegerField
 from onetime.core.openapi import errors
 from onetime.core.ratelimit import client_ip
 from onetime.vault import services
@@ -16,17 +18,51 @@ from onetime.vault.links import receipt_url, secret_url
 from onetime.vault.models import Secret
 
 
+class SecretField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        # Whitespace is part of a secret: never trim it.
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+class PassphraseField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            required=False,
+            allow_null=True,
+            allow_blank=True,
+            trim_whitespace=False,
+            help_text="Empty or null: none. No NUL; at most 1,024 characters.",
+            **kwargs,
+        )
+
+    def schema_extra(self) -> dict[str, Any]:
+        # The service checks the length (for the web form too); the schema states it.
+        return {**super().schema_extra(), "maxLength": services.PASSPHRASE_MAX_LENGTH}
+
+
+class TtlField(StrictIntegerField):
+    def schema_extra(self) -> dict[str, Any]:
+        # The service checks the bounds (for the web form too); the schema states them as
+        # this server's settings have them.
+        return {"minimum": settings.ONETIME_MIN_TTL, "maximum": settings.ONETIME_MAX_TTL}
+
+
 class SecretCreateInput(serializers.Serializer[Any]):
-    # Whitespace is part of a secret: never trim it.
-    secret = serializers.CharField(trim_whitespace=False)
-    ttl = serializers.IntegerField(
+    secret = SecretField(
+        help_text=(
+            "The secret, returned byte for byte: Unicode text without NUL, at most "
+            "ONETIME_MAX_SECRET_BYTES (65,536 by default) in UTF-8; 413 over it."
+        )
+    )
+    ttl = TtlField(
         required=False,
         allow_null=True,
-        help_text="Lifetime in seconds, 60 … ONETIME_MAX_TTL; default ONETIME_DEFAULT_TTL.",
+        help_text=(
+            "Lifetime in seconds, a JSON integer from 60 to ONETIME_MAX_TTL; null or absent: "
+            "ONETIME_DEFAULT_TTL."
+        ),
     )
-    passphrase = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
-    )
+    passphrase = PassphraseField()
 
 
 class SecretCreateOutput(serializers.Serializer[Any]):
@@ -43,9 +79,7 @@ class SecretMetaOutput(serializers.Serializer[Any]):
 
 
 class RevealInput(serializers.Serializer[Any]):
-    passphrase = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
-    )
+    passphrase = PassphraseField()
 
 
 class RevealOutput(serializers.Serializer[Any]):
@@ -108,11 +142,11 @@ class SecretCreateApi(APIView):
 class SecretDetailApi(APIView):
     @extend_schema(
         operation_id="secret_get",
-        responses={200: SecretMetaOutput, **errors(404, 410, 503)},
+        responses={200: SecretMetaOutput, **errors(404, 410, 429, 503)},
         summary="Check a secret without consuming it",
     )
     def get(self, request: Request, secret_id: uuid.UUID) -> Response:
-        secret = services.secret_get(secret_id=secret_id)
+        secret = services.secret_get(secret_id=secret_id, client_ip=client_ip(request))
         return Response(
             SecretMetaOutput(
                 {
@@ -128,13 +162,14 @@ class SecretRevealApi(APIView):
     @extend_schema(
         operation_id="secret_reveal",
         request=RevealInput,
-        responses={200: RevealOutput, **errors(400, 403, 404, 410, 415, 429, 503)},
+        responses={200: RevealOutput, **errors(400, 403, 404, 410, 413, 415, 429, 503)},
         summary="Reveal a secret, destroying it",
         description="403 carries `attempts_left` when the passphrase is wrong.",
     )
     def post(self, request: Request, secret_id: uuid.UUID) -> Response:
-        # An empty body is fine: a secret without a passphrase needs no input.
-        data = RevealInput(data=request.data or {})
+        # An empty body is fine (DRF reads it as {}): a secret without a passphrase needs no
+        # input. JSON that is not an object (null, [], false …) is refused, not read as {}.
+        data = RevealInput(data=request.data)
         data.is_valid(raise_exception=True)
         plaintext = services.secret_reveal(
             secret_id=secret_id,
@@ -147,19 +182,23 @@ class SecretRevealApi(APIView):
 class ReceiptApi(APIView):
     @extend_schema(
         operation_id="receipt_get",
-        responses={200: ReceiptOutput, **errors(404, 503)},
+        responses={200: ReceiptOutput, **errors(404, 429, 503)},
         summary="The sender's receipt",
     )
     def get(self, request: Request, token: str) -> Response:
-        return Response(_receipt_data(services.receipt_get(token=token)))
+        return Response(
+            _receipt_data(services.receipt_get(token=token, client_ip=client_ip(request)))
+        )
 
 
 class ReceiptBurnApi(APIView):
     @extend_schema(
         operation_id="receipt_burn",
         request=None,
-        responses={200: ReceiptOutput, **errors(404, 503)},
+        responses={200: ReceiptOutput, **errors(404, 413, 429, 503)},
         summary="Destroy the secret now (idempotent)",
     )
     def post(self, request: Request, token: str) -> Response:
-        return Response(_receipt_data(services.receipt_burn(token=token)))
+        return Response(
+            _receipt_data(services.receipt_burn(token=token, client_ip=client_ip(request)))
+        )

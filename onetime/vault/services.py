@@ -78,6 +78,10 @@ class WrongPassphrase(ServiceError):
         super().__init__(detail, attempts_left=attempts_left)
 
 
+class InvalidPassphrase(InvalidInput):
+    """The passphrase itself is unusable (too long, a NUL, not Unicode), not wrong."""
+
+
 class ReceiptNotFound(ServiceError):
     status_code = 404
     code = "not_found"
@@ -115,15 +119,21 @@ def _encode_secret(plaintext: str) -> bytes:
     return data
 
 
+# Argon2id hashes any length, but a bound keeps a request's work bounded.
+PASSPHRASE_MAX_LENGTH = 1024
+
+
 def _check_passphrase(passphrase: str) -> None:
     if "\x00" in passphrase:
-        raise InvalidInput(_("The passphrase contains a NUL character, which is not allowed."))
+        raise InvalidPassphrase(_("The passphrase contains a NUL character, which is not allowed."))
     try:
         passphrase.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(_("The passphrase is not valid Unicode text.")) from None
-    if len(passphrase) > 1024:
-        raise InvalidInput(_("The passphrase is longer than 1024 characters."))
+        raise InvalidPassphrase(_("The passphrase is not valid Unicode text.")) from None
+    if len(passphrase) > PASSPHRASE_MAX_LENGTH:
+        raise InvalidPassphrase(
+            _("The passphrase is longer than %(n)d characters.") % {"n": PASSPHRASE_MAX_LENGTH}
+        )
 
 
 def _check_ttl(ttl: int | None) -> int:
@@ -173,11 +183,16 @@ def retention() -> timedelta:
     return timedelta(days=settings.ONETIME_TOMBSTONE_DAYS)
 
 
-def secret_get(*, secret_id: uuid.UUID) -> Secret:
-    """
-    Return the active secret without consuming it; raise SecretNotFound or SecretGone.
+def secret_get(*, secret_id: uuid.UUID, client_ip: str) -> Secret:
+    """Return the active secret without consuming it; raise SecretNotFound or SecretGone."""
+    ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
+    return _read_active(secret_id)
 
-    One read without a lock or a transaction (the first step of a reveal, too).
+
+def _read_active(secret_id: uuid.UUID) -> Secret:
+    """
+    Return the active secret, read without a lock or a transaction (the metadata GET, and
+    the first step of a reveal); raise SecretNotFound or SecretGone.
     """
     now = timezone.now()
     secret = (
@@ -228,7 +243,7 @@ def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: st
     # Not live (404 or 410): answered from this read, with no lock and no transaction. An
     # expired secret that cleanup has not wiped yet is answered 410 without writing too;
     # its ciphertext can no longer be claimed, and cleanup wipes it.
-    secret = secret_get(secret_id=secret_id)
+    secret = _read_active(secret_id)
     if secret.passphrase_required:
         if not passphrase:
             raise PassphraseRequired
@@ -238,7 +253,7 @@ def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: st
         return plaintext
     # The secret changed between the read and the claim (another reveal, a burn, its TTL).
     # The claim waited for that change to commit, so a second read tells which.
-    secret_get(secret_id=secret_id)
+    _read_active(secret_id)
     # Still active: only the TTL, which ran out between the read and the claim, can have
     # made the claim miss (unless the clock stepped back since).
     raise SecretGone(State.EXPIRED)
@@ -363,8 +378,9 @@ def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
     return WrongPassphrase(attempts_left=left)
 
 
-def receipt_get(*, token: str) -> Secret:
+def receipt_get(*, token: str, client_ip: str) -> Secret:
     """Return the secret behind a sender's receipt token, as of now."""
+    ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
     now = timezone.now()
     secret = Secret.objects.defer("ciphertext").filter(receipt_hash=_receipt_hash(token)).first()
     if secret is None or secret.is_purged_at(now, retention=retention()):
@@ -376,8 +392,9 @@ def receipt_get(*, token: str) -> Secret:
     return secret
 
 
-def receipt_burn(*, token: str) -> Secret:
+def receipt_burn(*, token: str, client_ip: str) -> Secret:
     """Destroy the secret now, unless it already ended; return its receipt. Idempotent."""
+    ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
     with transaction.atomic():
         secret = (
             Secret.objects.select_for_update()

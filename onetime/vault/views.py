@@ -36,7 +36,8 @@ def create(request: HttpRequest) -> HttpResponse:
         )
     except ServiceError as exc:
         if exc.status_code in {400, 413}:
-            form.add_error("secret", str(exc.detail))
+            field = "passphrase" if isinstance(exc, services.InvalidPassphrase) else "secret"
+            form.add_error(field, str(exc.detail))
             return render(request, "vault/create.html", {"form": form}, status=exc.status_code)
         return _service_error(request, exc)
     # Rendered in answer to the POST, never redirected to: a redirect would put the
@@ -67,15 +68,19 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
                 passphrase=form.cleaned_data["passphrase"] or None,
                 client_ip=client_ip(request),
             )
-        except (services.WrongPassphrase, services.PassphraseRequired) as exc:
+        except (
+            services.WrongPassphrase,
+            services.PassphraseRequired,
+            services.InvalidPassphrase,
+        ) as exc:
             form.add_error("passphrase", str(exc.detail))
-            status = 403
+            status = exc.status_code
         except ServiceError as exc:
             return _service_error(request, exc)
         else:
             return render(request, "vault/revealed.html", {"plaintext": plaintext})
     try:
-        meta = services.secret_get(secret_id=secret_id)
+        meta = services.secret_get(secret_id=secret_id, client_ip=client_ip(request))
     except ServiceError as exc:
         return _service_error(request, exc)
     return render(request, "vault/reveal.html", {"secret": meta, "form": form}, status=status)
@@ -84,7 +89,7 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def receipt(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        found = services.receipt_get(token=token)
+        found = services.receipt_get(token=token, client_ip=client_ip(request))
     except ServiceError as exc:
         return error_page(request, exc)
     context = {"secret": found, "token": token, "after_burn": False}
@@ -94,7 +99,7 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def receipt_burn(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        found = services.receipt_burn(token=token)
+        found = services.receipt_burn(token=token, client_ip=client_ip(request))
     except ServiceError as exc:
         return error_page(request, exc)
     context = {"secret": found, "token": token, "after_burn": True}

@@ -1,0 +1,99 @@
+"""
+Every route answers every method without a 500: what it serves as usual, anything else
+(OPTIONS and unknown methods included) 405 with a clear message and an `Allow` header that
+lists exactly what it serves. HEAD is served wherever GET is.
+"""
+
+import logging
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+SECRET_ID = "6f1c43a8-3a35-4a39-9a68-1e1a39b8f2a1"
+TOKEN = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+SAFE = frozenset({"GET", "HEAD"})
+POST = frozenset({"POST"})
+
+# Each route (as Django names its pattern), a path that matches it and what it serves.
+ROUTES: dict[str, tuple[str, frozenset[str]]] = {
+    "": ("/", SAFE | POST),
+    "s/<uuid:secret_id>": (f"/s/{SECRET_ID}", SAFE | POST),
+    "r/<token:token>": (f"/r/{TOKEN}", SAFE),
+    "r/<token:token>/burn": (f"/r/{TOKEN}/burn", POST),
+    "api/v1/secrets": ("/api/v1/secrets", POST),
+    "api/v1/secrets/<uuid:secret_id>": (f"/api/v1/secrets/{SECRET_ID}", SAFE),
+    "api/v1/secrets/<uuid:secret_id>/reveal": (f"/api/v1/secrets/{SECRET_ID}/reveal", POST),
+    "api/v1/receipts/<token:token>": (f"/api/v1/receipts/{TOKEN}", SAFE),
+    "api/v1/receipts/<token:token>/burn": (f"/api/v1/receipts/{TOKEN}/burn", POST),
+    "api/v1/codes/verify": ("/api/v1/codes/verify", POST),
+    "healthz": ("/healthz", SAFE),
+    "readyz": ("/readyz", SAFE),
+    "metrics": ("/metrics", SAFE),
+    "telegram/webhook/": ("/telegram/webhook/", POST),
+    "api/schema/": ("/api/schema/", SAFE),
+    "api/docs/": ("/api/docs/", SAFE),
+}
+# Served by WhiteNoise, not by a route.
+STATIC = ("/static/core/onetime.css", SAFE)
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND"]
+CASES = [
+    pytest.param(path, method, served, id=f"{method} {path}")
+    for path, served in [*ROUTES.values(), STATIC]
+    for method in METHODS
+]
+
+
+def _routes(patterns, prefix: str = "") -> set[str]:
+    found = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            found |= _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            assert isinstance(pattern, URLPattern)
+            found.add(prefix + str(pattern.pattern))
+    return found
+
+
+def test_the_table_names_every_route():
+    assert _routes(get_resolver().url_patterns) == set(ROUTES)
+
+
+@pytest.mark.parametrize(("path", "method", "served"), CASES)
+def test_it_answers_every_method_without_a_server_error(caplog, path, method, served):
+    client = Client(raise_request_exception=False, headers={"accept-language": "en"})
+
+    response = client.generic(method, path)
+    response.close()  # a static file's answer streams from an open file
+
+    assert response.status_code < 500, response.content
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    if method in served:
+        assert response.status_code != 405
+        return
+    assert response.status_code == 405
+    allowed = {m.strip() for m in response["Allow"].split(",")}
+    assert allowed == set(served)
+    if method == "HEAD":
+        return
+    if path.startswith("/api/"):
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {
+            "status": "method_not_allowed",
+            "detail": "This method is not allowed here.",
+        }
+    else:
+        assert response["Content-Type"].startswith("text/html")
+        assert b"This method is not allowed here." in response.content
+
+
+def test_the_api_docs_answer_options_without_a_server_error(client):
+    """Probing found `OPTIONS /api/docs/` answered 500 and logged a traceback."""
+    response = client.options("/api/docs/")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
