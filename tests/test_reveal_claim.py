@@ -106,18 +106,18 @@ def decryptions(monkeypatch) -> list[bytes]:
 
 def after_the_read(monkeypatch, then: Any) -> None:
     """Run ``then()`` once, right after the reveal's first read and before its claim."""
-    read = services.secret_get
+    read = services._read_active
     done = False
 
-    def read_then(**kwargs: Any) -> Secret:
+    def read_then(secret_id: Any) -> Secret:
         nonlocal done
-        secret = read(**kwargs)
+        secret = read(secret_id)
         if not done:
             done = True
             then()
         return secret
 
-    monkeypatch.setattr(services, "secret_get", read_then)
+    monkeypatch.setattr(services, "_read_active", read_then)
 
 
 def test_the_winner_reads_then_claims_in_one_transaction(client, decryptions):
