@@ -4,28 +4,38 @@ in a bounded pool of threads, behind an ASGI front that reads each request body 
 
 Why the front: a WSGI thread that reads the body itself is held by a client that sends its
 headers and then the body slowly, or never; fifty such connections froze every worker of
-the previous server (docs/performance.md, "Choosing the server"). Here the body is read by
-the event loop, where a waiting client costs a coroutine, not a thread, and must arrive
-within WEB_BODY_TIMEOUT seconds. Only complete requests reach a thread, with an exact
-Content-Length: a chunked body is handed on like any other. A body over the size limit is
-not read further: Django answers it 413 from the declared length.
+gunicorn and of granian's own WSGI mode (docs/performance.md, "Choosing the server"). Here
+the body is read by the event loop, where a waiting client costs a coroutine, not a thread,
+and must arrive within WEB_BODY_TIMEOUT seconds (else 408). Only a complete request reaches
+a thread, with its exact Content-Length (a chunked body is handed on like any other); a
+body over the size limit is not read further, and Django answers it 413 from the declared
+length. The thread runs the whole WSGI call, response included, and hands the loop the
+finished answer: one hand-over per request, and a thread never waits on the loop (which
+would hold a worker's shutdown on a client that stopped reading).
 """
 
 import asyncio
-from typing import Any, cast
+import io
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from a2wsgi import WSGIMiddleware
-from a2wsgi.asgi_typing import HTTPRequestEvent, HTTPScope, Receive, ReceiveEvent, Scope, Send
 from django.conf import settings
 
 from onetime.wsgi import application as wsgi_application
 
-# Django's handler returns a response object, which is the iterable WSGI asks for.
-_django = WSGIMiddleware(cast(Any, wsgi_application), workers=settings.WEB_THREADS)
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+_threads = ThreadPoolExecutor(max_workers=settings.WEB_THREADS, thread_name_prefix="django")
 
 # The one answer made here rather than by Django: a body that did not arrive in time.
 # Same security headers as every other answer (onetime/core/middleware.py).
-_TIMEOUT_HEADERS = [
+_TIMEOUT_HEADERS: Headers = [
     (b"content-type", b"text/plain; charset=utf-8"),
     (b"connection", b"close"),
     (b"cache-control", b"no-store"),
@@ -57,21 +67,77 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
             return b"".join(chunks), True
 
 
-def _with_length(scope: HTTPScope, length: int) -> HTTPScope:
-    """Return ``scope`` with the body's real length as its only framing header."""
-    headers = [
-        (name, value)
-        for name, value in scope["headers"]
-        if name.lower() not in (b"content-length", b"transfer-encoding")
-    ]
-    headers.append((b"content-length", str(length).encode()))
-    return cast(HTTPScope, {**scope, "headers": headers})
+def _environ(scope: Scope, body: bytes, length: int) -> dict[str, Any]:
+    """Return the WSGI environ (PEP 3333) of an HTTP request and its whole body."""
+    server_name, server_port = scope.get("server") or ("localhost", 80)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
+        # WSGI strings carry bytes as latin-1; ASGI's path is decoded UTF-8.
+        "PATH_INFO": scope["path"].encode().decode("latin-1"),
+        "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": str(server_port),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "CONTENT_LENGTH": str(length),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if scope.get("client"):
+        environ["REMOTE_ADDR"], remote_port = scope["client"]
+        environ["REMOTE_PORT"] = str(remote_port)
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        if name in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+            continue  # the body is whole: its length is the only framing
+        key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
+        value = raw_value.decode("latin-1")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def _call_django(environ: dict[str, Any]) -> tuple[int, Headers, bytes]:
+    """Run the WSGI application to the end; return its status, headers and whole body."""
+    started: list[Any] = []
+    written: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [status, headers]
+        return written.append
+
+    result: Iterable[bytes] = wsgi_application(environ, start_response)
+    try:
+        written.extend(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status, headers = started
+    encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    return int(status.split(" ", 1)[0]), encoded, b"".join(written)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] != "http":
-        await _django(scope, receive, send)  # lifespan; websockets are refused
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
         return
+    if scope["type"] != "http":
+        return  # websockets are switched off in the server
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     try:
         read = await asyncio.wait_for(_read_body(receive, limit), settings.WEB_BODY_TIMEOUT)
@@ -83,14 +149,8 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
         return
     body, complete = read
     # Over the limit: Django sees the declared size and answers 413 without reading.
-    scope = _with_length(scope, len(body) if complete else limit + 1)
-    delivered = False
-
-    async def replay() -> ReceiveEvent:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return HTTPRequestEvent(type="http.request", body=body, more_body=False)
-        return {"type": "http.disconnect"}
-
-    await _django(scope, replay, send)
+    environ = _environ(scope, body, len(body) if complete else limit + 1)
+    loop = asyncio.get_running_loop()
+    status, headers, content = await loop.run_in_executor(_threads, _call_django, environ)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
