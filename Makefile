@@ -81,10 +81,11 @@ lock: ## Re-resolve requirements*.lock from pyproject.toml
 	$(BIN)/uv pip compile -q --universal --python-version 3.11 --extra dev pyproject.toml -o requirements-dev.lock
 
 # Benchmark tools: wrk, redis-server and pgbench from Debian (installed when missing; needs
-# root), snappass 1.6.2 (the peer) and py-spy in their own venv under .local/bench, never in
-# .venv.
+# root), snappass 1.6.2 (the peer, on its own gunicorn) and py-spy in their own venv under
+# .local/bench, never in .venv. The servers compared (granian, gunicorn) are in .venv.
 BENCH_VENV := .local/bench/venv
-# The server that holds the scratch database onetime_bench (dropped and re-created per run).
+# The server that holds the scratch databases (dropped and re-created per run; --db names
+# them, default onetime_bench and onetime_bench_servers).
 BENCH_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 BENCH_STAMP := $(BENCH_VENV)/.installed-snappass-1.6.2
 
@@ -107,7 +108,7 @@ bench-tools: $(STAMP) $(BENCH_STAMP) ## Install what the benches need (wrk, redi
 
 # Bounded: every load run stops by itself (5 s each; BENCH_ARGS="--duration N"), the run
 # is interrupted after 40 minutes whatever happens. Traffic goes to 127.0.0.1 only.
-bench: bench-tools ## Load-test OneTime vs the PostgreSQL floor and snappass (bench-results/)
+bench: bench-tools ## Load-test OneTime as production runs it vs the PostgreSQL floor and snappass
 	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
 	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=60 2400 $(BIN)/python bench/run.py $(BENCH_ARGS)
 
@@ -116,18 +117,11 @@ bench-cpu: bench-tools ## CPU per request in instructions (callgrind), for compa
 	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
 	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout 1200 $(BIN)/python bench/cpu.py $(BENCH_ARGS)
 
-# gunicorn against granian, the same app side by side (docs/performance.md, lever 13).
-# Granian gets its own venv: the app does not depend on it.
-GRANIAN_STAMP := .local/bench/granian/.installed-2.8.9
-$(GRANIAN_STAMP): requirements.lock
-	rm -rf .local/bench/granian && $(PYTHON) -m venv .local/bench/granian
-	.local/bench/granian/bin/python -m pip install -q --disable-pip-version-check \
-		-r requirements.lock granian==2.8.9
-	touch $@
-
-bench-servers: bench-tools $(GRANIAN_STAMP) ## gunicorn vs granian, alternating runs (lever 13)
+# The HTTP servers side by side, hostile clients included (docs/performance.md, "Choosing
+# the server"): ~5 minutes, interrupted after 15 whatever happens.
+bench-servers: bench-tools ## gunicorn sync/gthread, granian WSGI and production's server side by side
 	DATABASE_URL=$(BENCH_ADMIN_URL) scripts/ensure-postgres
-	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=120 1200 $(BIN)/python bench/servers.py $(BENCH_ARGS)
+	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=60 900 $(BIN)/python bench/run.py --servers $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment and local data (.local holds dev keys!)
 	rm -rf $(VENV) .local staticfiles .mypy_cache .pytest_cache .ruff_cache

@@ -1,4 +1,7 @@
-"""Summarize a py-spy raw (collapsed stacks) profile of gunicorn workers."""
+"""
+Summarize a py-spy raw (collapsed stacks) profile of the server's workers: granian's
+(production, `python -m onetime.serve`) or gunicorn's.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +26,24 @@ CATEGORIES = [
     ("Django i18n / locale", ("django/utils/translation", "")),
     ("Django URL resolving", ("django/urls", "")),
     ("Django middleware + request/response", ("django/", "")),
+    ("server: ASGI front (onetime/asgi.py)", ("onetime/asgi.py", "")),
     ("OneTime code", ("onetime/", "")),
+    ("server: a2wsgi (WSGI in threads, hand-off to the event loop)", ("a2wsgi/", "")),
+    ("server: asyncio event loop", ("asyncio/", "")),
+    ("server: granian", ("granian", "")),
     ("gunicorn (HTTP parsing, socket I/O)", ("gunicorn", "")),
 ]
+
+# A sample is request time when its stack holds one of these ("function (file" pieces):
+# the server calling the app (gunicorn; granian's per-request wrapper, access log
+# included), or the app's entry in a WSGI thread. A worker idling is not.
+REQUEST_FRAMES = (
+    "handle_request (",
+    "granian/asgi.py",
+    "granian/wsgi.py",
+    "a2wsgi/wsgi.py",
+    "django/core/handlers/wsgi.py",
+)
 
 
 def _parse(line: str) -> tuple[list[tuple[str, str]], int] | None:
@@ -54,6 +72,7 @@ MARKERS = {
     "secret_create": "secret_create (",
     "secret_reveal": "secret_reveal (",
     "MetricsMiddleware": "__call__ (onetime/core/metrics.py",
+    "granian access log line (through the redacting handler)": "log_request (",
     "gunicorn access log line": "access (gunicorn/glogging.py",
     "app log lines (logger.info)": "info (logging/__init__.py",
     "JSON renderer": "render (rest_framework/renderers.py",
@@ -73,14 +92,14 @@ def summarize(path: Path) -> dict[str, Any]:
         frames, count = parsed
         joined = ";".join(f"{func} ({file}" for func, file in frames)
         # Only time spent serving a request: a worker idling in select() is not.
-        if "handle_request (" not in joined:
+        if not any(frame in joined for frame in REQUEST_FRAMES):
             continue
         total += count
         categories[_category(frames)] += count
         for label, needle in MARKERS.items():
             if needle in joined:
                 markers[label] += count
-    lines = [f"py-spy: {total} samples inside gunicorn's handle_request (wall clock, --idle)"]
+    lines = [f"py-spy: {total} samples while serving a request (wall clock, --idle)"]
     lines.append("Where the time goes (innermost matching frame):")
     for label, count in categories.most_common():
         lines.append(f"  {100 * count / max(total, 1):5.1f}%  {label}")

@@ -25,6 +25,6 @@ function response(status, hdrs, body)
   if status == 200 and body:find('"protect_content": true', 1, true) then
     ok = ok + 1
   else
-    bad = bad + 1
+    count_bad(status)
   end
 end

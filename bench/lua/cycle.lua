@@ -26,11 +26,11 @@ function response(status, hdrs, body)
       queue[tail] = id
       ok = ok + 1
     else
-      bad = bad + 1
+      count_bad(status)
     end
   elseif status == 200 and body:find("correct horse battery staple", 1, true) then
     cycles = cycles + 1
   else
-    bad = bad + 1
+    count_bad(status)
   end
 end

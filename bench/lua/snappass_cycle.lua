@@ -19,7 +19,7 @@ function request()
 end
 function response(status, hdrs, body)
   if status ~= 200 then
-    bad = bad + 1
+    count_bad(status)
     return
   end
   local token = body:match('id="password%-link" value="https?://[^/"]+/([^"]+)"')
@@ -30,6 +30,6 @@ function response(status, hdrs, body)
   elseif body:find("correct horse battery staple", 1, true) then
     cycles = cycles + 1
   else
-    bad = bad + 1
+    count_bad(status)
   end
 end
