@@ -246,6 +246,7 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1",
         "ONETIME_RATE_CREATE": "off",
         "ONETIME_RATE_REVEAL": "off",
+        "ONETIME_RATE_LOOKUP": "off",
         "CODES_VERIFY_TOKEN": secrets.token_urlsafe(32),
         "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "DJANGO_SETTINGS_MODULE": "onetime.settings",
