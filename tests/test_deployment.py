@@ -58,6 +58,17 @@ def test_the_compose_file_runs_the_stack_the_docs_describe():
     assert services["bot"]["profiles"] == ["bot"]  # skipped unless asked for
 
 
+def test_the_web_container_listens_beyond_loopback_whatever_env_says():
+    # compose reads .env into every container; an empty HOST= there (as .env.example has
+    # it) would override the image's HOST=0.0.0.0 and bind 127.0.0.1, out of the port
+    # mapping's reach. compose's own environment wins over env_file.
+    environment = COMPOSE["services"]["web"]["environment"]
+
+    assert environment["HOST"] == "0.0.0.0"  # noqa: S104 - inside the container
+    assert str(environment["PORT"]) == "8000"
+    assert re.search(r"^\s+HOST=0\.0\.0\.0 \\$", DOCKERFILE, flags=re.M)  # the image alone
+
+
 def test_every_service_command_is_one_the_image_knows():
     modes = _entrypoint_modes()
     commands = get_commands()

@@ -1,7 +1,7 @@
 """
 Prometheus metrics.
 
-With several processes (gunicorn workers, the bot, the scheduler) set
+With several processes (web workers, the bot, the scheduler) set
 PROMETHEUS_MULTIPROC_DIR to a directory they all share: every process then writes its
 samples there and /metrics sums them. Without it, /metrics shows this process only.
 """
