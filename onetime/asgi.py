@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 
+from onetime.core.middleware import security_headers
 from onetime.wsgi import application as wsgi_application
 
 Scope = dict[str, Any]
@@ -33,17 +34,12 @@ Headers = list[tuple[bytes, bytes]]
 
 _threads = ThreadPoolExecutor(max_workers=settings.WEB_THREADS, thread_name_prefix="django")
 
-# The one answer made here rather than by Django: a body that did not arrive in time.
-# Same security headers as every other answer (onetime/core/middleware.py).
+# The one answer made here rather than by Django: a body that did not arrive in time,
+# with the security headers of every other answer.
 _TIMEOUT_HEADERS: Headers = [
     (b"content-type", b"text/plain; charset=utf-8"),
     (b"connection", b"close"),
-    (b"cache-control", b"no-store"),
-    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"x-robots-tag", b"noindex, nofollow"),
+    *((name.lower().encode(), value.encode()) for name, value in security_headers().items()),
 ]
 
 
@@ -70,15 +66,18 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
 def _environ(scope: Scope, body: bytes, length: int) -> dict[str, Any]:
     """Return the WSGI environ (PEP 3333) of an HTTP request and its whole body."""
     server_name, server_port = scope.get("server") or ("localhost", 80)
+    root_path: str = scope.get("root_path", "")
+    path: str = scope["path"].removeprefix(root_path)  # ASGI's path includes the root
+    version = scope["http_version"]
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
-        # WSGI strings carry bytes as latin-1; ASGI's path is decoded UTF-8.
-        "PATH_INFO": scope["path"].encode().decode("latin-1"),
+        # WSGI strings carry bytes as latin-1; ASGI's paths are decoded UTF-8.
+        "SCRIPT_NAME": root_path.encode().decode("latin-1"),
+        "PATH_INFO": path.encode().decode("latin-1"),
         "QUERY_STRING": scope["query_string"].decode("latin-1"),
         "SERVER_NAME": server_name,
         "SERVER_PORT": str(server_port),
-        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "SERVER_PROTOCOL": f"HTTP/{'1.0' if version == '1' else version}",
         "CONTENT_LENGTH": str(length),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
@@ -92,12 +91,20 @@ def _environ(scope: Scope, body: bytes, length: int) -> dict[str, Any]:
         environ["REMOTE_ADDR"], remote_port = scope["client"]
         environ["REMOTE_PORT"] = str(remote_port)
     for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        name = raw_name.decode("latin-1").upper()
+        if "_" in name:
+            # X_Forwarded_For would become HTTP_X_FORWARDED_FOR beside the proxy's real
+            # header, and pick the client address the rate limits count (gunicorn and
+            # runserver drop such names too).
+            continue
+        name = name.replace("-", "_")
         if name in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
             continue  # the body is whole: its length is the only framing
         key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
         value = raw_value.decode("latin-1")
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
+        if key in environ:
+            value = f"{environ[key]}{'; ' if key == 'HTTP_COOKIE' else ','}{value}"
+        environ[key] = value
     return environ
 
 

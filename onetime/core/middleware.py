@@ -46,7 +46,7 @@ class MethodNotAllowedMiddleware:
         if response.status_code != 405:
             return response
         answer = error_page(request, MethodNotAllowed())
-        answer["Allow"] = response["Allow"]
+        answer["Allow"] = response.get("Allow", "")
         return answer
 
 
@@ -90,11 +90,21 @@ class SecurityHeadersMiddleware:
             response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
         docs = request.path.startswith("/api/docs/")
-        response.setdefault("Content-Security-Policy", CSP_API_DOCS if docs else CSP)
-        response.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
-        response.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
-        response.setdefault("X-Content-Type-Options", "nosniff")
+        for name, value in security_headers(CSP_API_DOCS if docs else CSP).items():
+            response.setdefault(name, value)
         return response
+
+
+def security_headers(csp: str = CSP) -> dict[str, str]:
+    """Return the headers every answer carries (also the server front's own 408)."""
+    return {
+        "Cache-Control": "no-store",
+        "X-Robots-Tag": "noindex, nofollow",
+        "Content-Security-Policy": csp,
+        "X-Frame-Options": settings.X_FRAME_OPTIONS,
+        "Referrer-Policy": settings.SECURE_REFERRER_POLICY,
+        "X-Content-Type-Options": "nosniff",
+    }
 
 
 class RequestSizeMiddleware:
