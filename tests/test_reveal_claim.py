@@ -16,7 +16,6 @@ from unittest import mock
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.utils import timezone
 
 from onetime.vault import crypto, services
 from onetime.vault.models import Secret
@@ -163,20 +162,31 @@ def test_a_burned_secret_is_answered_by_one_read_without_a_lock(client):
     assert sent == [READ]
 
 
-def test_an_expired_secret_is_answered_by_one_read_and_left_to_cleanup(client, time_machine):
+WIPE_EXPIRED = (
+    'UPDATE "secrets" SET "state" = %s, "ciphertext" = NULL, "ended_at" = "secrets"."expires_at" '
+    'WHERE ("secrets"."expires_at" <= %s AND "secrets"."id" = %s AND "secrets"."state" = %s)'
+)
+
+
+def test_an_expired_secret_is_answered_by_one_read_then_wiped_without_a_lock(client, time_machine):
     created = make_secret("expired", ttl=60)
     time_machine.move_to(created.secret.expires_at + timedelta(seconds=1), tick=False)
 
     with sent_to_the_database() as sent:
         response = reveal(client, created.secret.id)
+        again = reveal(client, created.secret.id)
 
     assert (response.status_code, response.json()["status"]) == (410, "expired")
-    assert sent == [READ]
-    # Nothing written: the ciphertext can no longer be claimed, and cleanup wipes it.
-    assert Secret.objects.get(pk=created.secret.id).state == Secret.State.ACTIVE
-    assert services.secrets_expire(now=timezone.now(), batch_size=10) == 1
+    assert (again.status_code, again.json()["status"]) == (410, "expired")
+    # Gone means gone at once, not at the next cleanup pass: one compare-and-set UPDATE in
+    # autocommit; the second reveal reads a tombstone and writes nothing.
+    assert sent == [READ, WIPE_EXPIRED, READ]
     row = Secret.objects.get(pk=created.secret.id)
-    assert (row.state, row.ciphertext) == (Secret.State.EXPIRED, None)
+    assert (row.state, row.ciphertext, row.ended_at) == (
+        Secret.State.EXPIRED,
+        None,
+        created.secret.expires_at,
+    )
 
 
 def test_a_missing_passphrase_is_answered_by_one_read_without_a_lock(client, decryptions):
@@ -237,8 +247,7 @@ def test_a_secret_that_expires_between_read_and_claim_is_not_decrypted(
     assert (response.status_code, response.json()["status"]) == (410, "expired")
     assert decryptions == []
     stored = Secret.objects.get(pk=created.secret.id)
-    assert stored.state == Secret.State.ACTIVE  # expired by the clock, wiped by cleanup
-    assert stored.ciphertext is not None
+    assert (stored.state, stored.ciphertext) == (Secret.State.EXPIRED, None)
 
 
 def test_a_decryption_that_fails_after_the_claim_rolls_the_claim_back(client, monkeypatch):

@@ -51,8 +51,10 @@ class SecretGone(ServiceError):
 
     status_code = 410
 
-    def __init__(self, state: str) -> None:
+    def __init__(self, state: str, *, unwiped: bool = False) -> None:
         self.state = state
+        # Expired by the clock while its row is still active (ciphertext and all).
+        self.unwiped = unwiped
         self.code = "expired" if state == State.EXPIRED else "destroyed"
         super().__init__(
             _("The secret has expired") if state == State.EXPIRED else _("The secret is destroyed")
@@ -204,7 +206,7 @@ def _read_active(secret_id: uuid.UUID) -> Secret:
         raise SecretNotFound
     state = secret.state_at(now)
     if state != State.ACTIVE:
-        raise SecretGone(state)
+        raise SecretGone(state, unwiped=secret.state == State.ACTIVE)
     return secret
 
 
@@ -240,9 +242,16 @@ def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: st
     ratelimit.rate_limit_hit(ratelimit.REVEAL, client_ip)
     if passphrase:
         _check_passphrase(passphrase)
-    # Not live (404 or 410): answered from this read, with no lock and no transaction. An
-    # expired secret that cleanup has not wiped yet is answered 410 without writing too;
-    # its ciphertext can no longer be claimed, and cleanup wipes it.
+    try:
+        return _reveal(secret_id, passphrase)
+    except SecretGone as gone:
+        if gone.unwiped:
+            _wipe_expired(secret_id)
+        raise
+
+
+def _reveal(secret_id: uuid.UUID, passphrase: str | None) -> str:
+    # Not live (404 or 410): answered from this read, with no lock and no transaction.
     secret = _read_active(secret_id)
     if secret.passphrase_required:
         if not passphrase:
@@ -256,7 +265,19 @@ def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: st
     _read_active(secret_id)
     # Still active: only the TTL, which ran out between the read and the claim, can have
     # made the claim miss (unless the clock stepped back since).
-    raise SecretGone(State.EXPIRED)
+    raise SecretGone(State.EXPIRED, unwiped=True)
+
+
+def _wipe_expired(secret_id: uuid.UUID) -> None:
+    """
+    Wipe a secret whose TTL ran out, now rather than at the next cleanup pass: one
+    compare-and-set UPDATE in autocommit, which matches only a row still active and past
+    its expiry (a no-op for a tombstone or a secret already wiped).
+    """
+    wiped = Secret.objects.filter(
+        pk=secret_id, state=State.ACTIVE, expires_at__lte=timezone.now()
+    ).update(state=State.EXPIRED, ciphertext=None, ended_at=F("expires_at"))
+    metrics.SECRETS_EXPIRED.inc(wiped)
 
 
 # PostgreSQL: one statement locks the row, claims it and returns the ciphertext it held. The
@@ -343,8 +364,8 @@ def _reveal_locked(secret_id: uuid.UUID, passphrase: str) -> str:
             raise SecretNotFound
         state = secret.state_at(now)
         if state != State.ACTIVE:
-            # Expired included: the wipe is left to cleanup, as for the unlocked answers.
-            raise SecretGone(state)
+            # Expired included: wiped by secret_reveal once this transaction has ended.
+            raise SecretGone(state, unwiped=secret.state == State.ACTIVE)
         assert secret.ciphertext is not None
         try:
             plaintext = crypto.unseal(
