@@ -28,7 +28,6 @@ CATEGORIES = [
     ("Django middleware + request/response", ("django/", "")),
     ("server: ASGI front (onetime/asgi.py)", ("onetime/asgi.py", "")),
     ("OneTime code", ("onetime/", "")),
-    ("server: a2wsgi (WSGI in threads, hand-off to the event loop)", ("a2wsgi/", "")),
     ("server: asyncio event loop", ("asyncio/", "")),
     ("server: granian", ("granian", "")),
     ("gunicorn (HTTP parsing, socket I/O)", ("gunicorn", "")),
@@ -41,7 +40,7 @@ REQUEST_FRAMES = (
     "handle_request (",
     "granian/asgi.py",
     "granian/wsgi.py",
-    "a2wsgi/wsgi.py",
+    "onetime/asgi.py",
     "django/core/handlers/wsgi.py",
 )
 

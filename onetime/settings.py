@@ -152,9 +152,24 @@ METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
 # --- The HTTP server (python -m onetime.serve; onetime/asgi.py) ----------------------------
 HOST = env_str("HOST").strip() or "127.0.0.1"
 PORT = env_int("PORT", 8000, min_value=1, max_value=65535)
-# Worker processes; each runs WEB_THREADS requests at once (and holds up to that many
-# database connections).
-WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", len(os.sched_getaffinity(0)), min_value=1)
+
+# cgroup v2, as a container's --cpus sets it: "<quota> <period>", or "max <period>".
+_cgroup_cpu_max = Path("/sys/fs/cgroup/cpu.max")
+
+
+def _cpus() -> int:
+    """Return the CPUs this process may use: its affinity, capped by a cgroup CPU quota."""
+    count = len(os.sched_getaffinity(0))
+    try:
+        quota, period = _cgroup_cpu_max.read_text().split()
+        return max(1, min(count, -(-int(quota) // int(period))))
+    except (OSError, ValueError):  # no cgroup v2, or no quota ("max")
+        return count
+
+
+# Worker processes; each runs WEB_THREADS requests at once and holds up to that many
+# database connections: WEB_CONCURRENCY × WEB_THREADS in all.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", _cpus(), min_value=1)
 WEB_THREADS = env_int("WEB_THREADS", 4, min_value=1, max_value=256)
 # Seconds a client has to send a request's headers, and then its body.
 WEB_HEADER_TIMEOUT = env_int("WEB_HEADER_TIMEOUT", 10, min_value=1, max_value=60)

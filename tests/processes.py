@@ -3,6 +3,7 @@ Helpers for tests that run the service as real processes (runbot, the web server
 environment, ports, start, stop, wait.
 """
 
+import http.client
 import os
 import signal
 import socket
@@ -146,6 +147,32 @@ def wait_for_output(
         if time.monotonic() > deadline:
             raise AssertionError(f"no {text!r} within {timeout} s:\n{log.read_text()}")
         time.sleep(0.1)
+
+
+def raw_post(port: int, path: str, body: bytes, **headers: str) -> bytes:
+    """Return the bytes of an HTTP/1.1 POST (header names given with _ for -)."""
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def chunked(data: bytes, size: int) -> bytes:
+    """Encode ``data`` in chunks of ``size`` bytes (which split multi-byte characters)."""
+    parts = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def exchange(sock: socket.socket, request: bytes) -> tuple[int, bytes]:
+    """Send a raw request on an open connection; return the answer's status and body."""
+    sock.sendall(request)
+    answer = http.client.HTTPResponse(sock)
+    answer.begin()
+    return answer.status, answer.read()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.test import Client
 
 from onetime.vault.models import Secret
 from tests.conftest import post_json
-from tests.processes import database_url, http_get, start_web, stop
+from tests.processes import chunked, database_url, exchange, http_get, raw_post, start_web, stop
 
 # Whitespace, CR LF, two- three- and four-byte characters: it must come back byte for byte.
 PLAINTEXT = "  ключ: p@ss €\r\n\twith 😀 and trailing spaces  \n"
@@ -93,36 +93,6 @@ def test_a_chunked_body_of_exactly_the_limit_is_read(wsgi_application, settings)
 # --- Through a real server ------------------------------------------------------------------
 
 
-def raw_request(port: int, head: str, body: bytes = b"") -> tuple[int, bytes]:
-    """Send one HTTP/1.1 request as bytes; return the status and the body of the answer."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head_bytes, _, content = answer.partition(b"\r\n\r\n")
-    status = int(head_bytes.split(b" ", 2)[1])
-    if b"transfer-encoding: chunked" in head_bytes.lower():
-        content = dechunk(content)
-    return status, content
-
-
-def chunked(data: bytes, size: int) -> bytes:
-    """Encode ``data`` in chunks of ``size`` bytes (which split multi-byte characters)."""
-    parts = [data[i : i + size] for i in range(0, len(data), size)]
-    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
-
-
-def dechunk(data: bytes) -> bytes:
-    out = b""
-    while True:
-        line, _, data = data.partition(b"\r\n")
-        size = int(line, 16)
-        if size == 0:
-            return out
-        out, data = out + data[:size], data[size + 2 :]
-
-
 @pytest.fixture
 def web_server(tmp_path):
     web = start_web(database_url(connection.settings_dict), tmp_path / "web.log")
@@ -131,14 +101,10 @@ def web_server(tmp_path):
 
 
 def post_chunked(port: int, body: bytes, chunk_size: int = 7) -> tuple[int, bytes]:
-    head = (
-        "POST /api/v1/secrets HTTP/1.1\n"
-        f"Host: 127.0.0.1:{port}\n"
-        "Content-Type: application/json\n"
-        "Transfer-Encoding: chunked\n"
-        "Connection: close\n"
-    )
-    return raw_request(port, head, chunked(body, chunk_size))
+    request = raw_post(port, "/api/v1/secrets", b"", Content_Type="application/json")
+    request = request.replace(b"Content-Length: 0", b"Transfer-Encoding: chunked")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        return exchange(sock, request + chunked(body, chunk_size))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -123,6 +123,19 @@ def test_local_keys_are_generated_once_without_debug(tmp_path):
     assert (tmp_path / "dev-keys.json").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"), [("max 100000", 64), ("250000 100000", 3), ("50000 100000", 1)]
+)
+def test_workers_default_to_the_cpus_a_container_may_use(monkeypatch, tmp_path, cpu_max, expected):
+    from onetime import settings as project_settings
+
+    (tmp_path / "cpu.max").write_text(cpu_max + "\n")
+    monkeypatch.setattr(project_settings, "_cgroup_cpu_max", tmp_path / "cpu.max")
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(64)))
+
+    assert project_settings._cpus() == expected
+
+
 # --- The typed readers (onetime/env.py) ---------------------------------------------------------
 
 
