@@ -10,7 +10,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,10 +28,9 @@ from tests.processes import (
     http_get,
     manage,
     service_env,
-    start,
     start_bot,
+    start_web,
     stop,
-    wait_until_serving,
 )
 
 UNAVAILABLE = "⚠️ Сервис временно недоступен, попробуйте позже."
@@ -130,23 +128,16 @@ def test_bot_and_web_answer_unavailable_during_an_outage_and_recover_by_themselv
     subprocess.run(
         manage("migrate", "--no-input", "-v", "0"), env=service_env(**env), check=True, timeout=120
     )
-    web_port = free_port()
-    web = start(
-        [sys.executable, "-m", "onetime.serve"],
-        service_env(**env, PORT=str(web_port), WEB_CONCURRENCY="1"),
-        tmp_path / "web.log",
-    )
-    base = f"http://127.0.0.1:{web_port}"
+    web = start_web(env["DATABASE_URL"], tmp_path / "web.log")
     try:
         with FakeTelegram(BOT_TOKEN) as fake:
             bot = start_bot(fake, tmp_path / "bot.log", **env)
             try:
-                wait_until_serving(f"{base}/healthz", web)
-                run_the_outage(cluster, bot, base, web)
+                run_the_outage(cluster, bot, web.url, web.process)
             finally:
                 stop(bot.process)
     finally:
-        stop(web)
+        stop(web.process)
     # Not even the server replaced its worker behind the test's back.
     assert (tmp_path / "web.log").read_text().count("Started worker") == 1
 
