@@ -138,6 +138,9 @@ if urlsplit(TELEGRAM_API_BASE_URL).scheme not in {"http", "https"}:
     raise ImproperlyConfigured(
         f"TELEGRAM_API_BASE_URL must be an http(s) URL, got {TELEGRAM_API_BASE_URL!r}"
     )
+# The bot's @username for links to it; by default what getMe reports (stored by the bot and
+# the scheduler at start).
+TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME").strip().lstrip("@")
 # Checked against X-Telegram-Bot-Api-Secret-Token; the webhook route answers 404 without it.
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET").strip()
 TELEGRAM_CODE_EXPIRATION_MINUTES = env_int(
@@ -187,6 +190,7 @@ INSTALLED_APPS = [
     "onetime.core",
     "onetime.vault",
     "onetime.codes",
+    "onetime.notices",
     "onetime.bot",
     "onetime.cleanup",
 ]

@@ -25,22 +25,24 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
 
 READ = (
     'SELECT "secrets"."id", "secrets"."state", "secrets"."passphrase_required", '
-    '"secrets"."expires_at", "secrets"."ended_at" FROM "secrets" '
+    '"secrets"."telegram_recipient", "secrets"."notify_chat_id", "secrets"."expires_at", '
+    '"secrets"."ended_at" FROM "secrets" '
     'WHERE "secrets"."id" = %s ORDER BY "secrets"."id" ASC LIMIT 1'
 )
 # One statement locks, claims and returns the old ciphertext.
 CLAIM_ON_POSTGRESQL = [
     "BEGIN",
     "UPDATE secrets SET state = 'revealed', ciphertext = NULL, ended_at = %s "
-    "FROM ( SELECT id, ciphertext FROM secrets "
+    "FROM ( SELECT id, ciphertext, notify_chat_id FROM secrets "
     "WHERE id = %s AND state = 'active' AND expires_at > %s FOR UPDATE ) AS claimed "
-    "WHERE secrets.id = claimed.id RETURNING claimed.ciphertext",
+    "WHERE secrets.id = claimed.id RETURNING claimed.ciphertext, claimed.notify_chat_id",
     "COMMIT",
 ]
 # BEGIN IMMEDIATE holds the database's write lock from the start (SQLite has no row locks).
 CLAIM_ON_SQLITE = [
     "BEGIN",
-    'SELECT "secrets"."ciphertext" AS "ciphertext" FROM "secrets" WHERE '
+    'SELECT "secrets"."ciphertext" AS "ciphertext", "secrets"."notify_chat_id" AS '
+    '"notify_chat_id" FROM "secrets" WHERE '
     '("secrets"."expires_at" > %s AND "secrets"."id" = %s AND "secrets"."state" = %s) '
     'ORDER BY "secrets"."id" ASC LIMIT 1',
     'UPDATE "secrets" SET "state" = %s, "ciphertext" = NULL, "ended_at" = %s '

@@ -68,3 +68,24 @@ class UserCode(models.Model):
 
     def __str__(self) -> str:
         return f"code of telegram user {self.telegram_user_id}"
+
+
+class BotIdentity(models.Model):
+    """
+    The bot's own username, as getMe last reported it (one row). The processes that talk to
+    Telegram (the bot, the scheduler) write it at start, so that the web pages can name the
+    bot without calling Telegram themselves. TELEGRAM_BOT_USERNAME overrides it.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    username = models.CharField(max_length=64)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "telegram_bot"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="telegram_bot_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.username}"

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from onetime.codes.models import TelegramAccount, UserCode
+from onetime.codes.models import BotIdentity, TelegramAccount, UserCode
 from onetime.core import metrics
 from onetime.core.batches import delete_in_batches
 from onetime.core.errors import ServiceError
@@ -322,6 +322,32 @@ def code_verify(
     if not verified:
         raise InvalidCode
     return account
+
+
+def account_id_for_username(username: str) -> int | None:
+    """Return the id of the account that last used the bot under ``username``, if any."""
+    name = username.lstrip("@").lower()
+    accounts = TelegramAccount.objects.filter(username=name, pk__gt=0)
+    return accounts.values_list("pk", flat=True).first()
+
+
+def bot_username() -> str | None:
+    """
+    Return the bot's username without "@": TELEGRAM_BOT_USERNAME, else what getMe last
+    reported (bot_username_store); None when neither is known or no bot is configured.
+    """
+    if not settings.TELEGRAM_BOT_TOKEN:
+        return None
+    if settings.TELEGRAM_BOT_USERNAME:
+        return str(settings.TELEGRAM_BOT_USERNAME)
+    return BotIdentity.objects.filter(pk=1).values_list("username", flat=True).first()
+
+
+def bot_username_store(username: str) -> None:
+    """Record the username getMe reported, for bot_username."""
+    BotIdentity.objects.update_or_create(
+        pk=1, defaults={"username": username.lstrip("@"), "updated_at": timezone.now()}
+    )
 
 
 def codes_delete_expired(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:

@@ -47,6 +47,23 @@ SECRETS_BURNED = Counter(
     "onetime_secrets_burned", "Secrets destroyed by their sender or by wrong passphrases."
 )
 
+NOTIFICATIONS_QUEUED = Counter(
+    "onetime_notifications_queued", "Notifications to senders written to the outbox."
+)
+NOTIFICATIONS_SENT = Counter("onetime_notifications_sent", "Notifications delivered to Telegram.")
+NOTIFICATIONS_FAILED = Counter(
+    "onetime_notifications_failed", "Notification deliveries that failed (each try counts)."
+)
+NOTIFICATIONS_DROPPED = Counter(
+    "onetime_notifications_dropped",
+    "Notifications given up: refused by the chat or failing after every retry.",
+)
+NOTIFICATION_DELAY_SECONDS = Histogram(
+    "onetime_notification_delay_seconds",
+    "From the state change to Telegram's acceptance of the notification.",
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
+)
+
 HTTP_REQUESTS = Counter(
     "onetime_http_requests",
     "HTTP requests by route pattern, method and status.",

@@ -27,6 +27,17 @@ class Secret(models.Model):
     ciphertext = models.BinaryField(null=True)
     passphrase_required = models.BooleanField(default=False)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
+    # Telegram-bound secrets (PRODUCT.md §2.6): the account as the sender named it ("@Alice"
+    # or "123456789"; "" when anyone with the link may open it), the username in lower case
+    # without "@" while no account is bound, and the bound account's id. All three outlive
+    # the secret in its tombstone, so that the receipt still says whom it was for.
+    telegram_recipient = models.CharField(max_length=64, default="", blank=True)
+    recipient_username = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    recipient_id = models.BigIntegerField(null=True)
+    failed_codes = models.PositiveSmallIntegerField(default=0)
+    # The sender's private chat with the bot, told when the secret is read, burned, expires
+    # or is destroyed; NULL when the sender asked for no notifications.
+    notify_chat_id = models.BigIntegerField(null=True)
     # SHA-256 of the sender's receipt token; the token itself is never stored.
     receipt_hash = models.CharField(max_length=64)  # unique: see Meta
     created_at = models.DateTimeField()
@@ -52,6 +63,14 @@ class Secret(models.Model):
             # Cleanup: "active secrets whose expires_at has passed" (wipe to tombstones).
             models.Index(
                 fields=["expires_at"], condition=Q(state="active"), name="secret_active_expiry"
+            ),
+            # The bot, on every /code: "active secrets waiting for this username to be bound"
+            # (secrets_bind_recipient).
+            models.Index(
+                fields=["recipient_username"],
+                condition=Q(state="active", recipient_id__isnull=True)
+                & ~Q(recipient_username=None),
+                name="secret_unbound_recipient",
             ),
             # Cleanup: "tombstones that ended before the retention cut-off" (purge).
             models.Index(

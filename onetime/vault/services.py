@@ -16,8 +16,10 @@ sees the state the previous one left.
 
 import hashlib
 import logging
+import re
 import secrets as random_tokens
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,9 +31,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from prometheus_client import Counter
 
+from onetime.codes import services as codes
 from onetime.core import metrics, ratelimit
 from onetime.core.batches import delete_in_batches, update_in_batches
 from onetime.core.errors import InvalidInput, ServiceError, TooLarge, Unavailable
+from onetime.notices.services import Event, notification_enqueue, notifications_enqueue
 from onetime.vault import crypto
 from onetime.vault.models import Secret
 
@@ -51,7 +55,7 @@ class SecretGone(ServiceError):
 
     status_code = 410
 
-    def __init__(self, state: str, *, unwiped: bool = False) -> None:
+    def __init__(self, state: str, *, unwiped: Secret | None = None) -> None:
         self.state = state
         # Expired by the clock while its row is still active (ciphertext and all).
         self.unwiped = unwiped
@@ -78,6 +82,62 @@ class WrongPassphrase(ServiceError):
             attempts_left,
         ) % {"n": attempts_left}
         super().__init__(detail, attempts_left=attempts_left)
+
+
+class TelegramCodeRequired(ServiceError):
+    status_code = 403
+    code = "telegram_code_required"
+
+    def __init__(self, secret: Secret) -> None:
+        bot = codes.bot_username()
+        super().__init__(
+            _(
+                "Only the Telegram account %(account)s can open this secret. Send /code to "
+                "the bot and enter the code it answers."
+            )
+            % {"account": secret.telegram_recipient},
+            telegram_recipient=secret.telegram_recipient,
+            telegram_bot=f"@{bot}" if bot else None,
+        )
+
+
+class WrongTelegramCode(ServiceError):
+    status_code = 403
+    code = "wrong_telegram_code"
+
+    def __init__(self, attempts_left: int) -> None:
+        detail = ngettext(
+            "The code is wrong, expired or not from the right account. %(n)d attempt left "
+            "before the secret is destroyed.",
+            "The code is wrong, expired or not from the right account. %(n)d attempts left "
+            "before the secret is destroyed.",
+            attempts_left,
+        ) % {"n": attempts_left}
+        super().__init__(detail, attempts_left=attempts_left)
+
+
+class InvalidTelegramAccount(InvalidInput):
+    """A telegram_recipient or notify_telegram that names no possible Telegram account."""
+
+    code = "invalid_telegram_account"
+
+
+class TelegramNotConfigured(InvalidInput):
+    code = "telegram_not_configured"
+    default_detail = _(
+        "This server has no Telegram bot (TELEGRAM_BOT_TOKEN is not set), so a secret cannot "
+        "be bound to a Telegram account or notify one."
+    )
+
+
+class WrongNotifyCode(InvalidInput):
+    """The code that should prove the sender's own account for notifications is wrong."""
+
+    code = "wrong_notify_code"
+    default_detail = _(
+        "The code does not prove that account: it is wrong, expired or from another account. "
+        "Send /code to the bot for a fresh one."
+    )
 
 
 class InvalidPassphrase(InvalidInput):
@@ -138,6 +198,39 @@ def _check_passphrase(passphrase: str) -> None:
         )
 
 
+# Telegram's usernames: 5-32 letters, digits and underscores, starting with a letter (some
+# bought ones have 4).
+_USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+@dataclass(frozen=True)
+class TelegramAccountName:
+    """A Telegram account as a sender named it: by numeric id or by username."""
+
+    display: str  # "@Alice" or "123456789", as written
+    user_id: int | None
+    username: str | None  # lower case, without "@"
+
+
+def parse_telegram_account(value: str | int, *, field: str) -> TelegramAccountName:
+    """Return the account ``value`` names ("@alice", "alice" or a numeric user id)."""
+    text = str(value).strip() if not isinstance(value, bool) else ""
+    if _USER_ID.fullmatch(text) and int(text) < 2**63:
+        return TelegramAccountName(display=text, user_id=int(text), username=None)
+    match = _USERNAME.fullmatch(text)
+    if match is not None:
+        name = match.group(1)
+        return TelegramAccountName(display=f"@{name}", user_id=None, username=name.lower())
+    raise InvalidTelegramAccount(
+        _(
+            "%(field)s must be a Telegram @username (5 to 32 letters, digits and underscores) "
+            "or a numeric Telegram user id."
+        )
+        % {"field": field}
+    )
+
+
 def _check_ttl(ttl: int | None) -> int:
     if ttl is None:
         return int(settings.ONETIME_DEFAULT_TTL)
@@ -151,14 +244,62 @@ def _check_ttl(ttl: int | None) -> int:
 
 
 def secret_create(
-    *, plaintext: str, ttl: int | None, passphrase: str | None, client_ip: str
+    *,
+    plaintext: str,
+    ttl: int | None,
+    passphrase: str | None,
+    client_ip: str,
+    telegram_recipient: str | int | None = None,
+    notify_telegram: str | int | None = None,
+    notify_code: str | None = None,
+    notify_chat_id: int | None = None,
 ) -> CreatedSecret:
-    """Encrypt and store a new secret; return it with the sender's receipt token."""
+    """
+    Encrypt and store a new secret; return it with the sender's receipt token.
+
+    ``telegram_recipient`` names the one Telegram account that may open it. The sender is
+    notified in Telegram of what happens to it when ``notify_telegram`` names their own
+    account and ``notify_code`` proves it (a code from the bot, used up here), or, for a
+    secret made through the bot, at ``notify_chat_id``.
+    """
     ratelimit.rate_limit_hit(ratelimit.CREATE, client_ip)
     data = _encode_secret(plaintext)
     if passphrase:
         _check_passphrase(passphrase)
     lifetime = _check_ttl(ttl)
+    recipient = (
+        parse_telegram_account(telegram_recipient, field="telegram_recipient")
+        if telegram_recipient not in (None, "")
+        else None
+    )
+    notify = None
+    if notify_telegram not in (None, ""):
+        assert notify_telegram is not None
+        notify = parse_telegram_account(notify_telegram, field="notify_telegram")
+        if not notify_code:
+            raise WrongNotifyCode(
+                _("Enter the code the bot sent you, to prove that %(account)s is yours.")
+                % {"account": notify.display}
+            )
+    elif notify_code:
+        raise InvalidInput(_("notify_code needs notify_telegram: the account it proves."))
+    if (recipient or notify or notify_chat_id) and not settings.TELEGRAM_BOT_TOKEN:
+        raise TelegramNotConfigured
+    if notify is not None:
+        # Last, once everything else is known to be valid: the code is used up (or a wrong
+        # one counted against the account) in its own committed transaction.
+        try:
+            account = codes.code_verify(
+                code=str(notify_code), telegram_user_id=notify.user_id, username=notify.username
+            )
+        except codes.InvalidCode:
+            raise WrongNotifyCode from None
+        notify_chat_id = account.telegram_user_id
+    recipient_id = None
+    if recipient is not None:
+        # Bound now when the username's account is known; otherwise when it first asks the
+        # bot for a code (secrets_bind_recipient).
+        recipient_id = recipient.user_id or codes.account_id_for_username(str(recipient.username))
     now = timezone.now()
     secret_id = uuid.uuid4()
     receipt_token = random_tokens.token_urlsafe(24)  # 192 bits
@@ -171,13 +312,43 @@ def secret_create(
             passphrase=passphrase or None,
         ),
         passphrase_required=bool(passphrase),
+        telegram_recipient=recipient.display if recipient else "",
+        recipient_username=recipient.username if recipient and recipient_id is None else None,
+        recipient_id=recipient_id,
+        notify_chat_id=notify_chat_id,
         receipt_hash=_receipt_hash(receipt_token),
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )
     metrics.SECRETS_CREATED.inc()
-    logger.info("secret %s created, ttl %ds", str(secret_id)[:8], lifetime)
+    logger.info(
+        "secret %s created, ttl %ds%s%s",
+        str(secret_id)[:8],
+        lifetime,
+        ", for one Telegram account" if recipient else "",
+        ", notifying its sender" if notify_chat_id else "",
+    )
     return CreatedSecret(secret=secret, receipt_token=receipt_token)
+
+
+def secrets_bind_recipient(*, telegram_user_id: int, username: str | None) -> int:
+    """
+    Bind the active secrets waiting for ``username`` to the account that now holds it (the
+    bot calls this when the account asks for a code); return how many.
+
+    From then on the secret follows the account, not the name: whoever takes the username
+    over later cannot open it.
+    """
+    if not username:
+        return 0
+    bound = Secret.objects.filter(
+        recipient_username=username.lstrip("@").lower(),
+        recipient_id__isnull=True,
+        state=State.ACTIVE,
+    ).update(recipient_id=telegram_user_id, recipient_username=None)
+    if bound:
+        logger.info("%d secrets bound to telegram user %d", bound, telegram_user_id)
+    return bound
 
 
 def retention() -> timedelta:
@@ -198,7 +369,15 @@ def _read_active(secret_id: uuid.UUID) -> Secret:
     """
     now = timezone.now()
     secret = (
-        Secret.objects.only("id", "state", "passphrase_required", "expires_at", "ended_at")
+        Secret.objects.only(
+            "id",
+            "state",
+            "passphrase_required",
+            "telegram_recipient",
+            "notify_chat_id",
+            "expires_at",
+            "ended_at",
+        )
         .filter(pk=secret_id)
         .first()
     )
@@ -206,7 +385,7 @@ def _read_active(secret_id: uuid.UUID) -> Secret:
         raise SecretNotFound
     state = secret.state_at(now)
     if state != State.ACTIVE:
-        raise SecretGone(state, unwiped=secret.state == State.ACTIVE)
+        raise SecretGone(state, unwiped=secret if secret.state == State.ACTIVE else None)
     return secret
 
 
@@ -218,8 +397,24 @@ _ENDED_METRIC: dict[str, Counter] = {
 }
 
 
+_EVENT: dict[str, str] = {
+    State.REVEALED: Event.READ,
+    State.EXPIRED: Event.EXPIRED,
+    State.BURNED: Event.BURNED,
+    State.LOCKED: Event.LOCKED,
+}
+
+
+def _notify(secret_id: uuid.UUID, chat_id: int | None, state: str, ended_at: datetime) -> None:
+    """Queue the sender's notification, in the transaction that ends the secret."""
+    if chat_id is not None:
+        notification_enqueue(
+            chat_id=chat_id, secret_id=secret_id, event=_EVENT[state], happened_at=ended_at
+        )
+
+
 def _end(secret: Secret, state: str, ended_at: datetime) -> None:
-    """Turn an active secret into a tombstone, wiping its ciphertext."""
+    """Turn an active secret into a tombstone, wiping its ciphertext; notify its sender."""
     # Compare-and-set on top of the row lock: the update only applies to an active row.
     updated = Secret.objects.filter(pk=secret.pk, state=State.ACTIVE).update(
         state=state, ciphertext=None, ended_at=ended_at
@@ -227,56 +422,70 @@ def _end(secret: Secret, state: str, ended_at: datetime) -> None:
     if updated != 1:  # pragma: no cover - the row lock makes this unreachable
         raise SecretGone(State.REVEALED)
     secret.state, secret.ciphertext, secret.ended_at = state, None, ended_at
+    _notify(secret.id, secret.notify_chat_id, state, ended_at)
     transaction.on_commit(_ENDED_METRIC[state].inc)
 
 
-def secret_reveal(*, secret_id: uuid.UUID, passphrase: str | None, client_ip: str) -> str:
+def secret_reveal(
+    *,
+    secret_id: uuid.UUID,
+    passphrase: str | None,
+    client_ip: str,
+    telegram_code: str | None = None,
+) -> str:
     """
     Return the plaintext and destroy the secret, at most once however many callers race.
 
-    Only the caller that claimed the secret decrypts it. Wrong passphrases are counted under
-    the row lock; the last allowed one destroys the secret. A blob that the server's keys
-    cannot open raises Unavailable and leaves the secret untouched (the claim is rolled
-    back), so it can be revealed once repaired.
+    Only the caller that claimed the secret decrypts it. Wrong passphrases and, for a
+    Telegram-bound secret, wrong codes are counted under the row lock; the last allowed one
+    destroys the secret. A blob that the server's keys cannot open raises Unavailable and
+    leaves the secret untouched (the claim is rolled back), so it can be revealed once
+    repaired.
     """
     ratelimit.rate_limit_hit(ratelimit.REVEAL, client_ip)
     if passphrase:
         _check_passphrase(passphrase)
     try:
-        return _reveal(secret_id, passphrase)
+        return _reveal(secret_id, passphrase, telegram_code)
     except SecretGone as gone:
-        if gone.unwiped:
-            _wipe_expired(secret_id)
+        if gone.unwiped is not None:
+            _wipe_expired(gone.unwiped)
         raise
 
 
-def _reveal(secret_id: uuid.UUID, passphrase: str | None) -> str:
+def _reveal(secret_id: uuid.UUID, passphrase: str | None, telegram_code: str | None) -> str:
     # Not live (404 or 410): answered from this read, with no lock and no transaction.
     secret = _read_active(secret_id)
-    if secret.passphrase_required:
-        if not passphrase:
-            raise PassphraseRequired
-        return _reveal_locked(secret_id, passphrase)
+    if secret.telegram_recipient and not telegram_code:
+        raise TelegramCodeRequired(secret)
+    if secret.passphrase_required and not passphrase:
+        raise PassphraseRequired
+    if secret.telegram_recipient or secret.passphrase_required:
+        return _reveal_locked(secret_id, passphrase, telegram_code)
     plaintext = _reveal_claimed(secret_id)
     if plaintext is not None:
         return plaintext
     # The secret changed between the read and the claim (another reveal, a burn, its TTL).
     # The claim waited for that change to commit, so a second read tells which.
-    _read_active(secret_id)
+    secret = _read_active(secret_id)
     # Still active: only the TTL, which ran out between the read and the claim, can have
     # made the claim miss (unless the clock stepped back since).
-    raise SecretGone(State.EXPIRED, unwiped=True)
+    raise SecretGone(State.EXPIRED, unwiped=secret)
 
 
-def _wipe_expired(secret_id: uuid.UUID) -> None:
+def _wipe_expired(secret: Secret) -> None:
     """
     Wipe a secret whose TTL ran out, now rather than at the next cleanup pass: one
-    compare-and-set UPDATE in autocommit, which matches only a row still active and past
-    its expiry (a no-op for a tombstone or a secret already wiped).
+    compare-and-set UPDATE, which matches only a row still active and past its expiry (a
+    no-op for a tombstone or a secret already wiped). With a sender to notify, the UPDATE
+    and the notification share a transaction.
     """
-    wiped = Secret.objects.filter(
-        pk=secret_id, state=State.ACTIVE, expires_at__lte=timezone.now()
-    ).update(state=State.EXPIRED, ciphertext=None, ended_at=F("expires_at"))
+    with transaction.atomic() if secret.notify_chat_id else nullcontext():
+        wiped = Secret.objects.filter(
+            pk=secret.pk, state=State.ACTIVE, expires_at__lte=timezone.now()
+        ).update(state=State.EXPIRED, ciphertext=None, ended_at=F("expires_at"))
+        if wiped:
+            _notify(secret.id, secret.notify_chat_id, State.EXPIRED, secret.expires_at)
     metrics.SECRETS_EXPIRED.inc(wiped)
 
 
@@ -288,38 +497,40 @@ _CLAIM_SQL = f"""
     UPDATE {Secret._meta.db_table}
     SET state = 'revealed', ciphertext = NULL, ended_at = %s
     FROM (
-        SELECT id, ciphertext FROM {Secret._meta.db_table}
+        SELECT id, ciphertext, notify_chat_id FROM {Secret._meta.db_table}
         WHERE id = %s AND state = 'active' AND expires_at > %s
         FOR UPDATE
     ) AS claimed
     WHERE {Secret._meta.db_table}.id = claimed.id
-    RETURNING claimed.ciphertext
+    RETURNING claimed.ciphertext, claimed.notify_chat_id
 """  # noqa: S608 - the table name is ours, the values are bound parameters
 
 
-def _claim(secret_id: uuid.UUID, now: datetime) -> bytes | None:
+def _claim(secret_id: uuid.UUID, now: datetime) -> tuple[bytes, int | None] | None:
     """
     Turn the secret from active to revealed if it is active and not expired at ``now``;
-    return the ciphertext it held, or None when it was not. Run inside a transaction: the
-    row stays locked, and the claim undone by a rollback, until the caller's block ends.
+    return the ciphertext it held and the chat to notify, or None when it was not. Run
+    inside a transaction: the row stays locked, and the claim undone by a rollback, until
+    the caller's block ends.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(_CLAIM_SQL, [now, secret_id, now])
             row = cursor.fetchone()
-        return None if row is None else bytes(row[0])
-    # SQLite: the IMMEDIATE transaction took the database's write lock at BEGIN, so the row
-    # cannot change between these two statements (select_for_update is a no-op there).
-    ciphertext = (
-        Secret.objects.select_for_update()
-        .filter(pk=secret_id, state=State.ACTIVE, expires_at__gt=now)
-        .values_list("ciphertext", flat=True)
-        .first()
-    )
-    if ciphertext is None:
-        return None
-    Secret.objects.filter(pk=secret_id).update(state=State.REVEALED, ciphertext=None, ended_at=now)
-    return bytes(ciphertext)
+    else:
+        # SQLite: the IMMEDIATE transaction took the database's write lock at BEGIN, so the
+        # row cannot change between these two statements (select_for_update is a no-op).
+        row = (
+            Secret.objects.select_for_update()
+            .filter(pk=secret_id, state=State.ACTIVE, expires_at__gt=now)
+            .values_list("ciphertext", "notify_chat_id")
+            .first()
+        )
+        if row is not None:
+            Secret.objects.filter(pk=secret_id).update(
+                state=State.REVEALED, ciphertext=None, ended_at=now
+            )
+    return None if row is None else (bytes(row[0]), row[1])
 
 
 def _reveal_claimed(secret_id: uuid.UUID) -> str | None:
@@ -330,9 +541,11 @@ def _reveal_claimed(secret_id: uuid.UUID) -> str | None:
     with transaction.atomic():
         # The clock is read for the claim, not at the first read: a secret that expired in
         # between is not revealed.
-        ciphertext = _claim(secret_id, timezone.now())
-        if ciphertext is None:
+        now = timezone.now()
+        claimed = _claim(secret_id, now)
+        if claimed is None:
             return None
+        ciphertext, notify_chat_id = claimed
         try:
             plaintext = crypto.unseal(
                 ciphertext,
@@ -346,13 +559,17 @@ def _reveal_claimed(secret_id: uuid.UUID) -> str | None:
         except crypto.PassphraseRequired:  # pragma: no cover - only a row altered by hand
             logger.error("secret %s has a passphrase its row does not record", str(secret_id)[:8])
             raise Unavailable from None
+        _notify(secret_id, notify_chat_id, State.REVEALED, now)
         transaction.on_commit(metrics.SECRETS_REVEALED.inc)
     logger.info("secret %s revealed", str(secret_id)[:8])
     return plaintext.decode("utf-8")
 
 
-def _reveal_locked(secret_id: uuid.UUID, passphrase: str) -> str:
-    """Reveal a passphrase-protected secret under the row lock, counting wrong guesses."""
+def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None, telegram_code: str | None) -> str:
+    """
+    Reveal a secret that needs a passphrase or a Telegram code under the row lock, counting
+    wrong guesses of each.
+    """
     error: ServiceError | None = None
     plaintext = b""
     with transaction.atomic():
@@ -365,27 +582,56 @@ def _reveal_locked(secret_id: uuid.UUID, passphrase: str) -> str:
         state = secret.state_at(now)
         if state != State.ACTIVE:
             # Expired included: wiped by secret_reveal once this transaction has ended.
-            raise SecretGone(state, unwiped=secret.state == State.ACTIVE)
+            raise SecretGone(state, unwiped=secret if secret.state == State.ACTIVE else None)
         assert secret.ciphertext is not None
-        try:
-            plaintext = crypto.unseal(
-                bytes(secret.ciphertext),
-                secret_id=secret.id,
-                keys=settings.ONETIME_ENCRYPTION_KEYS,
-                passphrase=passphrase,
-            )
-        except crypto.DecryptionError as exc:
-            logger.error("secret %s cannot be decrypted: %s", str(secret.id)[:8], exc)
-            raise Unavailable from None
-        except crypto.WrongPassphrase:
-            error = _count_wrong_passphrase(secret, now)
-        else:
-            _end(secret, State.REVEALED, now)
-            logger.info("secret %s revealed", str(secret.id)[:8])
+        # Taken before the code is used up, so that a wrong passphrase can give it back.
+        before_code = transaction.savepoint()
+        if secret.telegram_recipient:
+            try:
+                # The codes domain's own check, with its per-account failure counts and
+                # pauses (committed with this transaction). An account not bound yet is named
+                # by its username, which no account has used the bot under since the secret
+                # was made: that fails like a wrong code.
+                codes.code_verify(
+                    code=str(telegram_code),
+                    telegram_user_id=secret.recipient_id,
+                    username=None if secret.recipient_id else secret.recipient_username,
+                )
+            except codes.InvalidCode:
+                error = _count_wrong_code(secret, now)
+        if error is None:
+            try:
+                plaintext = crypto.unseal(
+                    bytes(secret.ciphertext),
+                    secret_id=secret.id,
+                    keys=settings.ONETIME_ENCRYPTION_KEYS,
+                    passphrase=(passphrase or None) if secret.passphrase_required else None,
+                )
+            except crypto.DecryptionError as exc:
+                logger.error("secret %s cannot be decrypted: %s", str(secret.id)[:8], exc)
+                raise Unavailable from None
+            except (crypto.WrongPassphrase, crypto.PassphraseRequired):
+                # A right code with a wrong passphrase does not use the code up.
+                transaction.savepoint_rollback(before_code)
+                error = _count_wrong_passphrase(secret, now)
+            else:
+                _end(secret, State.REVEALED, now)
+                logger.info("secret %s revealed", str(secret.id)[:8])
     # Raised after the commit, so that a failed attempt is recorded.
     if error is not None:
         raise error
     return plaintext.decode("utf-8")
+
+
+def _count_wrong_code(secret: Secret, now: datetime) -> ServiceError:
+    attempts = secret.failed_codes + 1
+    left = max(0, codes.FAILURES_PER_CODE - attempts)
+    Secret.objects.filter(pk=secret.pk).update(failed_codes=attempts)
+    logger.info("secret %s: wrong Telegram code, %d attempts left", str(secret.id)[:8], left)
+    if left == 0:
+        _end(secret, State.LOCKED, now)
+        return SecretGone(State.LOCKED)
+    return WrongTelegramCode(attempts_left=left)
 
 
 def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
@@ -436,11 +682,26 @@ def receipt_burn(*, token: str, client_ip: str) -> Secret:
 
 
 def secrets_expire(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:
-    """Wipe active secrets past their TTL into expired tombstones; return how many."""
+    """
+    Wipe active secrets past their TTL into expired tombstones, notifying the senders who
+    asked for it; return how many.
+    """
     expired = Secret.objects.filter(state=State.ACTIVE, expires_at__lte=now).order_by("expires_at")
     if dry_run:
         return expired.count()
-    total = update_in_batches(
+    total = 0
+    # Secrets with a sender to notify: locked, wiped and queued together, batch by batch.
+    notifying = expired.filter(notify_chat_id__isnull=False).select_for_update()
+    while True:
+        with transaction.atomic():
+            rows = list(notifying.values_list("pk", "notify_chat_id", "expires_at")[:batch_size])
+            if not rows:
+                break
+            total += Secret.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
+                state=State.EXPIRED, ciphertext=None, ended_at=F("expires_at")
+            )
+            notifications_enqueue((chat, pk, Event.EXPIRED, at) for pk, chat, at in rows if chat)
+    total += update_in_batches(
         expired,
         batch_size=batch_size,
         state=State.EXPIRED,

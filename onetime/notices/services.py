@@ -1,0 +1,124 @@
+"""
+The outbox of notifications to senders: queue one in the transaction that changes a secret,
+claim due ones for delivery, record how a delivery went.
+
+Delivery is at least once. A sender process claims rows by leasing them (next_attempt_at
+moves LEASE ahead, in one short transaction with SELECT … FOR UPDATE SKIP LOCKED), sends
+outside any transaction, then deletes each row it delivered. Two senders never hold one row
+at once: a leased row is not due. A sender that dies between Telegram's answer and the
+delete leaves the row to be sent again once its lease runs out: that window, one message
+long, is the only way a notification arrives twice.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from onetime.core import metrics
+from onetime.notices.models import Notification
+
+logger = logging.getLogger(__name__)
+
+Event = Notification.Event
+
+# How long a claimed row stays out of other senders' reach. Far longer than one send may
+# take (the sender's HTTP timeouts are a few seconds), so that a live sender's rows are
+# never taken over.
+LEASE = timedelta(seconds=60)
+# Retries back off from FIRST_RETRY, doubling up to LONGEST_RETRY; after MAX_ATTEMPTS tries
+# the message is dropped: 20 tries span about 10 hours, enough for a Telegram outage or a
+# network partition, while a chat that refuses every message is given up.
+FIRST_RETRY = timedelta(seconds=5)
+LONGEST_RETRY = timedelta(hours=1)
+MAX_ATTEMPTS = 20
+
+
+def notification_enqueue(
+    *, chat_id: int, secret_id: object, event: str, happened_at: datetime
+) -> None:
+    """Queue a notification; call it inside the transaction that changes the secret."""
+    notifications_enqueue([(chat_id, secret_id, event, happened_at)])
+
+
+def notifications_enqueue(items: Iterable[tuple[int, object, str, datetime]]) -> None:
+    """Queue several notifications (chat id, secret id, event, when) in one statement."""
+    now = timezone.now()
+    rows = [
+        Notification(
+            chat_id=chat_id,
+            secret_prefix=str(secret_id)[:8],
+            event=event,
+            happened_at=happened_at,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for chat_id, secret_id, event, happened_at in items
+    ]
+    if not rows:
+        return
+    Notification.objects.bulk_create(rows)
+    transaction.on_commit(lambda: metrics.NOTIFICATIONS_QUEUED.inc(len(rows)))
+
+
+def notifications_claim(*, limit: int) -> list[Notification]:
+    """Lease up to ``limit`` due notifications to this process, oldest first."""
+    with transaction.atomic():
+        now = timezone.now()
+        # SKIP LOCKED: another sender's claim in progress is passed over, not waited for.
+        # On SQLite (no row locks) the IMMEDIATE transaction serializes claims instead.
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(next_attempt_at__lte=now)
+            .order_by("next_attempt_at")[:limit]
+        )
+        if due:
+            Notification.objects.filter(pk__in=[n.pk for n in due]).update(
+                next_attempt_at=now + LEASE, attempts=F("attempts") + 1
+            )
+    for notification in due:
+        notification.attempts += 1
+    return due
+
+
+def notification_delivered(notification: Notification) -> None:
+    """Remove a delivered notification from the outbox."""
+    Notification.objects.filter(pk=notification.pk).delete()
+    metrics.NOTIFICATIONS_SENT.inc()
+    delay = (timezone.now() - notification.created_at).total_seconds()
+    metrics.NOTIFICATION_DELAY_SECONDS.observe(max(delay, 0.0))
+
+
+def notification_failed(notification: Notification, *, permanent: bool) -> None:
+    """
+    Record a failed try: retry later with back-off, or drop the notification when the
+    failure is permanent (the chat refuses it) or it has had MAX_ATTEMPTS tries.
+    """
+    metrics.NOTIFICATIONS_FAILED.inc()
+    if permanent or notification.attempts >= MAX_ATTEMPTS:
+        Notification.objects.filter(pk=notification.pk).delete()
+        metrics.NOTIFICATIONS_DROPPED.inc()
+        logger.warning(
+            "notification %d dropped after %d tries (%s)",
+            notification.pk,
+            notification.attempts,
+            "refused" if permanent else "kept failing",
+        )
+        return
+    pause = min(FIRST_RETRY * 2 ** (notification.attempts - 1), LONGEST_RETRY)
+    Notification.objects.filter(pk=notification.pk).update(next_attempt_at=timezone.now() + pause)
+
+
+def notifications_defer(notifications: Iterable[Notification], *, seconds: float) -> None:
+    """
+    Put notifications back until ``seconds`` from now without counting a try: the Bot API
+    answered 429 and asked to wait that long (retry_after).
+    """
+    ids = [n.pk for n in notifications]
+    Notification.objects.filter(pk__in=ids).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds),
+        attempts=F("attempts") - 1,
+    )
