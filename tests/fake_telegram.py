@@ -62,6 +62,13 @@ class FakeTelegram:
         self.calls: list[str] = []
         # Every call with its parameters, in order: (method, params).
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        # Messages the bot deleted: (chat_id, message_id).
+        self.deleted: list[tuple[int, int]] = []
+        # Answers to give instead of the normal one, per method, first queued first.
+        self._faults: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        # Seconds to hold the answer to a call that took effect (only sendMessage reads it: the
+        # message counts as sent while its sender still waits for the answer).
+        self.delays: dict[str, float] = {}
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
         self._changed = threading.Condition()
@@ -122,6 +129,32 @@ class FakeTelegram:
                 self._changed.wait(left)
             return list(self.sent)
 
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 500,
+        description: str = "Internal Server Error",
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """
+        Make the next ``times`` calls of ``method`` fail as the Bot API fails: ``status``
+        with ``{"ok": false, "error_code", "description"}``, and for a 429 the
+        ``parameters.retry_after`` that asks the client to wait. A failed call is recorded
+        in ``calls`` and ``requests`` but has no effect (nothing is sent or deleted).
+        """
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        with self._changed:
+            self._faults.setdefault(method, []).extend([(status, body)] * times)
+
+    def _fault(self, method: str) -> tuple[int, dict[str, Any]] | None:
+        with self._changed:
+            queued = self._faults.get(method)
+            return queued.pop(0) if queued else None
+
     # --- the HTTP side ---------------------------------------------------------------------
 
     def params_of(self, method: str) -> list[dict[str, Any]]:
@@ -156,6 +189,11 @@ class FakeTelegram:
                     if pending or left <= 0:
                         return pending
                     self._changed.wait(left)
+        if method == "deleteMessage":
+            with self._changed:
+                self.deleted.append((int(params["chat_id"]), int(params["message_id"])))
+                self._changed.notify_all()
+            return True
         if method == "sendMessage":
             message = {
                 "chat_id": int(params["chat_id"]),
@@ -165,6 +203,8 @@ class FakeTelegram:
             with self._changed:
                 self.sent.append(message)
                 self._changed.notify_all()
+            if method in self.delays:
+                time.sleep(self.delays[method])
             chat_type = "private" if message["chat_id"] > 0 else "group"
             return {
                 "message_id": len(self.sent),
@@ -192,6 +232,7 @@ class FakeTelegram:
                     )
                     return
                 method = self.path[len(prefix) :].split("?", 1)[0]
+                fault = fake._fault(method)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 if self.headers.get("Content-Type", "").startswith("application/json"):
@@ -203,6 +244,13 @@ class FakeTelegram:
                             params[key] = json.loads(value)
                         except ValueError:
                             params[key] = value
+                if fault is not None:
+                    with fake._changed:
+                        fake.calls.append(method)
+                        fake.requests.append((method, params))
+                        fake._changed.notify_all()
+                    self._reply(*fault)
+                    return
                 self._reply(200, {"ok": True, "result": fake._api(method, params)})
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
