@@ -12,9 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from onetime.bot import texts
-from onetime.codes.models import TelegramAccount, UserCode
+from onetime.codes.models import BotIdentity, TelegramAccount, UserCode
 from tests.conftest import CODE_MESSAGE, SEVEN_DIGITS, code_message
-from tests.fake_telegram import FakeTelegram, make_update
+from tests.fake_telegram import BOT, FakeTelegram, make_update
 from tests.processes import BOT_TOKEN
 
 SECRET = "webhook-secret_0123456789abcdef"
@@ -168,7 +168,7 @@ def test_only_post_is_accepted(client, webhook_secret):
 
 
 @pytest.fixture
-def fake_telegram(settings):
+def fake_telegram(settings, db):
     with FakeTelegram(BOT_TOKEN) as fake:
         settings.TELEGRAM_BOT_TOKEN = BOT_TOKEN
         settings.TELEGRAM_API_BASE_URL = fake.url
@@ -185,6 +185,8 @@ def test_set_telegram_webhook_registers_the_url_with_the_secret(fake_telegram, w
     assert params["url"] == "https://onetime.example.com/telegram/webhook/"
     assert params["secret_token"] == SECRET
     assert params["allowed_updates"] == ["message"]
+    # What getMe answered is stored for the pages that name the bot.
+    assert BotIdentity.objects.get().username == BOT["username"]
 
 
 def test_set_telegram_webhook_takes_an_explicit_url(fake_telegram, webhook_secret):

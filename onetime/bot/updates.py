@@ -22,7 +22,12 @@ class Message:
     user_id: int
     username: str | None
     first_name: str
+    # Stripped, for reading commands.
     text: str
+    # Exactly as Telegram delivered it (no replacement, no stripping, entities not applied):
+    # a secret's text is taken from here.
+    raw_text: str
+    message_id: int
 
     @property
     def command(self) -> str | None:
@@ -31,6 +36,42 @@ class Message:
             return None
         words = self.text[1:].split(maxsplit=1)
         return words[0].split("@", 1)[0].lower() if words else ""
+
+
+@dataclass(frozen=True)
+class SecretCommand:
+    """What a /secret message carries."""
+
+    recipient: str | None  # "@alice" as written, unchecked
+    text: str  # byte-exact; "" when the message holds none
+
+
+# The command token: /secret or /secret@SomeBot, then a separator or the end.
+_SECRET_COMMAND = re.compile(r"/secret(?:@[A-Za-z0-9_]*)?(?=[ \n]|\Z)", re.IGNORECASE)
+_SEPARATOR = re.compile("[ \n]")
+
+
+def parse_secret_command(raw_text: str) -> SecretCommand | None:
+    """
+    Return the recipient and the secret of a /secret message, or None when ``raw_text``
+    does not follow the rule (the /help text words it for users):
+
+    after the command token (``/secret`` or ``/secret@BotName``) comes exactly one
+    separator, a space or a newline; an optional ``@username`` followed by one separator
+    names the recipient; everything after that is the secret, byte-exact: whitespace,
+    newlines and any Unicode are kept, and Telegram's formatting (entities) is not applied.
+    A lone ``@username`` with nothing after it is a recipient without a secret.
+    """
+    command = _SECRET_COMMAND.match(raw_text)
+    if command is None:
+        return None
+    rest = raw_text[command.end() + 1 :]  # past the one separator, if any
+    if not rest.startswith("@"):
+        return SecretCommand(recipient=None, text=rest)
+    separator = _SEPARATOR.search(rest)
+    if separator is None:
+        return SecretCommand(recipient=rest, text="")
+    return SecretCommand(recipient=rest[: separator.start()], text=rest[separator.end() :])
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -48,7 +89,9 @@ def parse_update(update: dict[str, Any]) -> Message | None:
     Return the text message in ``update``, or None for anything the bot ignores.
 
     The text fields come back storable: a name with a lone surrogate or NUL keeps its other
-    characters, a username that Telegram could not have issued is dropped.
+    characters, a username that Telegram could not have issued is dropped. Only
+    ``raw_text`` is the text as sent, for the one use that must keep it byte-exact (a
+    secret, which secret_create checks itself).
     """
     message = update.get("message")
     if not isinstance(message, dict):
@@ -57,7 +100,10 @@ def parse_update(update: dict[str, Any]) -> Message | None:
     if not isinstance(chat, dict) or not isinstance(sender, dict) or not isinstance(text, str):
         return None
     chat_id, user_id = chat.get("id"), sender.get("id")
+    message_id = message.get("message_id")
     if not _is_int(chat_id) or not _is_int(user_id) or sender.get("is_bot"):
+        return None
+    if not _is_int(message_id):
         return None
     if not 0 < user_id < 2**63:  # positive (codes.services relies on it) and a bigint
         return None
@@ -70,4 +116,6 @@ def parse_update(update: dict[str, Any]) -> Message | None:
         username=username if isinstance(username, str) and _USERNAME.fullmatch(username) else None,
         first_name=_storable(first_name)[:FIRST_NAME_LENGTH] if isinstance(first_name, str) else "",
         text=_storable(text).strip(),
+        raw_text=text,
+        message_id=message_id,
     )

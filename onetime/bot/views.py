@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from onetime.bot import client
 from onetime.bot.handlers import reply_to
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,9 @@ logger = logging.getLogger(__name__)
 def webhook(request: HttpRequest) -> HttpResponse:
     """
     Answer an update with the reply as a Bot API method call in the response body, which
-    Telegram executes: no second HTTP request per update.
+    Telegram executes: no second HTTP request per update, except for a message that held a
+    secret, deleted first with a call of our own (the body holds one method only, and the
+    reply says whether the delete worked).
     """
     expected = settings.TELEGRAM_WEBHOOK_SECRET
     if not expected:
@@ -36,11 +39,14 @@ def webhook(request: HttpRequest) -> HttpResponse:
     reply = reply_to(update)
     if reply is None:
         return HttpResponse(status=200)
+    deleted = True
+    if reply.delete_message_id is not None:
+        deleted = client.delete_message(chat_id=reply.chat_id, message_id=reply.delete_message_id)
     return JsonResponse(
         {
             "method": "sendMessage",
             "chat_id": reply.chat_id,
-            "text": reply.text,
+            "text": reply.text_after_delete(deleted=deleted),
             "protect_content": reply.protect_content,
         },
         json_dumps_params={"ensure_ascii": False},

@@ -5,10 +5,29 @@ from django.http import HttpRequest
 from django.http.request import split_domain_port
 from django.urls import reverse
 
+# Addresses a server listens on that no client can open: every interface.
+_ANY_ADDRESS = {"0.0.0.0", "::", "[::]", ""}  # noqa: S104 - compared, not bound
 
-def _absolute(request: HttpRequest, path: str) -> str:
+
+def site_url() -> str:
+    """
+    Return the service's address for links made outside a request (the bot): ONETIME_BASE_URL,
+    else http://HOST:PORT as this server listens, with 127.0.0.1 for a wildcard HOST. Without
+    ONETIME_BASE_URL such links open only on this machine (runbot warns at start).
+    """
     if settings.ONETIME_BASE_URL:
-        return f"{settings.ONETIME_BASE_URL}{path}"
+        return str(settings.ONETIME_BASE_URL)
+    host = str(settings.HOST)
+    if host in _ANY_ADDRESS:
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{settings.PORT}"
+
+
+def _absolute(request: HttpRequest | None, path: str) -> str:
+    if settings.ONETIME_BASE_URL or request is None:
+        return f"{site_url()}{path}"
     return f"{request.scheme}://{_served_host(request)}{path}"
 
 
@@ -24,11 +43,11 @@ def _served_host(request: HttpRequest) -> str:
     return domain
 
 
-def secret_url(request: HttpRequest, secret_id: uuid.UUID) -> str:
-    """Return the link the sender gives to the recipient."""
+def secret_url(request: HttpRequest | None, secret_id: uuid.UUID) -> str:
+    """Return the link the sender gives to the recipient (``request``: None outside one)."""
     return _absolute(request, reverse("vault:secret", args=[secret_id]))
 
 
-def receipt_url(request: HttpRequest, token: str) -> str:
-    """Return the sender's private receipt link."""
+def receipt_url(request: HttpRequest | None, token: str) -> str:
+    """Return the sender's private receipt link (``request``: None outside one)."""
     return _absolute(request, reverse("vault:receipt", args=[token]))

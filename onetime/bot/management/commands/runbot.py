@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from onetime.bot.client import build_application
+from onetime.vault.links import site_url
 
 logger = logging.getLogger("onetime.bot")
 
@@ -18,6 +19,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         application = build_application()
         logger.info("bot: long polling %s", settings.TELEGRAM_API_BASE_URL)
+        if not settings.ONETIME_BASE_URL:
+            logger.warning(
+                "bot: ONETIME_BASE_URL is not set, so the links /secret answers with point to "
+                "%s, which only this machine can open",
+                site_url(),
+            )
         # run_polling stops cleanly on SIGINT/SIGTERM, retries getUpdates with a back-off on
         # network errors, and (bootstrap_retries=-1) keeps trying while Telegram is out of
         # reach at start-up. Starting also removes a webhook left over from webhook mode.

@@ -8,6 +8,7 @@ from django.urls import reverse
 from telegram import Bot
 
 from onetime.bot.client import build_application
+from onetime.codes.services import bot_username_store
 
 
 class Command(BaseCommand):
@@ -43,6 +44,8 @@ class Command(BaseCommand):
                 ),
             )
         )
+        # Opening the bot asked getMe: the username the web pages show comes from there.
+        bot_username_store(bot.username)
         self.stdout.write(f"Webhook set to {url}")
 
 
