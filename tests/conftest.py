@@ -18,6 +18,8 @@ from django.test import Client
 
 from onetime.vault import services
 from onetime.wsgi import application
+from tests.fake_telegram import FakeTelegram
+from tests.processes import BOT_TOKEN
 
 
 def make_secret(
@@ -66,6 +68,35 @@ def code_message(text: str) -> tuple[str, str]:
     match = CODE_MESSAGE.fullmatch(text)
     assert match, f"not a code message: {text!r}"
     return match[1], match[2]
+
+
+WEBHOOK_SECRET = "webhook-secret_0123456789abcdef"
+
+
+@pytest.fixture
+def webhook_secret(settings: Any) -> str:
+    """Switch the webhook on, with WEBHOOK_SECRET as its secret token."""
+    settings.TELEGRAM_WEBHOOK_SECRET = WEBHOOK_SECRET
+    return WEBHOOK_SECRET
+
+
+def post_update(client: Client, update: Any, secret: str | None = WEBHOOK_SECRET) -> Any:
+    """POST ``update`` (a dict, or raw text or bytes) to the webhook as Telegram would."""
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    data = update if isinstance(update, str | bytes) else json.dumps(update)
+    return client.post(
+        "/telegram/webhook/", data=data, content_type="application/json", headers=headers
+    )
+
+
+@pytest.fixture
+def fake_telegram(settings: Any, db: None) -> Iterator[FakeTelegram]:
+    """A fake Bot API that this process's bot client (webhook mode, commands) talks to."""
+    with FakeTelegram(BOT_TOKEN) as fake:
+        settings.TELEGRAM_BOT_TOKEN = BOT_TOKEN
+        settings.TELEGRAM_API_BASE_URL = fake.url
+        settings.ONETIME_BASE_URL = "https://onetime.example.com"
+        yield fake
 
 
 @pytest.fixture

@@ -216,11 +216,13 @@ class RunningBot:
     fake: FakeTelegram
     process: subprocess.Popen[bytes]
     log: Path
+    # The message_id of the last message ask sent (the fake numbers them as its updates).
+    last_message_id: int = 0
 
     def ask(self, text: str, **sender: Any) -> dict[str, Any]:
         """Send ``text`` to the bot as a user would; return the one message it answers."""
         before = len(self.fake.sent)
-        self.fake.push_message(text, **sender)
+        self.last_message_id = self.fake.push_message(text, **sender)
         try:
             sent = self.fake.wait_for_sent(before + 1, timeout=20)
         except AssertionError:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from onetime.bot import texts
 from tests.conftest import code_message
 from tests.fake_telegram import FakeTelegram
 from tests.processes import (
@@ -34,6 +35,7 @@ from tests.processes import (
 )
 
 UNAVAILABLE = "⚠️ Сервис временно недоступен, попробуйте позже."
+CANARY = "canary-5d1e07b2-during-the-outage"
 
 
 def _postgres_bin() -> Path | None:
@@ -156,6 +158,11 @@ def run_the_outage(
 
     assert bot.ask("/code", user_id=8001)["text"] == UNAVAILABLE
     assert bot.ask("/code", user_id=8002)["text"] == UNAVAILABLE
+    # A secret cannot be made, but the message that held it is deleted all the same.
+    answer = bot.ask(f"/secret {CANARY}", user_id=8001)
+    assert answer["text"] == f"{texts.SECRET_UNAVAILABLE}\n\n{texts.MESSAGE_DELETED}"
+    assert (8001, bot.last_message_id) in bot.fake.deleted
+    assert CANARY not in bot.output()
     assert bot.process.poll() is None, "the bot must keep running"
     ready = http_get(f"{base}/readyz")
     assert ready.status == 503

@@ -5,7 +5,6 @@ registers the URL and the secret with (a fake of) the Bot API.
 """
 
 import io
-import json
 from typing import Any
 
 import pytest
@@ -13,25 +12,12 @@ from django.core.management import CommandError, call_command
 
 from onetime.bot import texts
 from onetime.codes.models import BotIdentity, TelegramAccount, UserCode
-from tests.conftest import CODE_MESSAGE, SEVEN_DIGITS, code_message
-from tests.fake_telegram import BOT, FakeTelegram, make_update
-from tests.processes import BOT_TOKEN
+from tests.conftest import CODE_MESSAGE, SEVEN_DIGITS, code_message, post_update
+from tests.conftest import WEBHOOK_SECRET as SECRET
+from tests.fake_telegram import BOT, make_update
 
-SECRET = "webhook-secret_0123456789abcdef"
 URL = "/telegram/webhook/"
 FROM_A_BOT: dict[str, Any] = {"from": {"id": 6005, "is_bot": True}}
-
-
-@pytest.fixture
-def webhook_secret(settings):
-    settings.TELEGRAM_WEBHOOK_SECRET = SECRET
-    return SECRET
-
-
-def post_update(client, update: Any, secret: str | None = SECRET, **kwargs: Any):
-    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
-    data = update if isinstance(update, str | bytes) else json.dumps(update)
-    return client.post(URL, data=data, content_type="application/json", headers=headers, **kwargs)
 
 
 @pytest.mark.django_db
@@ -165,15 +151,6 @@ def test_only_post_is_accepted(client, webhook_secret):
 
 
 # --- set_telegram_webhook ------------------------------------------------------------------
-
-
-@pytest.fixture
-def fake_telegram(settings, db):
-    with FakeTelegram(BOT_TOKEN) as fake:
-        settings.TELEGRAM_BOT_TOKEN = BOT_TOKEN
-        settings.TELEGRAM_API_BASE_URL = fake.url
-        settings.ONETIME_BASE_URL = "https://onetime.example.com"
-        yield fake
 
 
 def test_set_telegram_webhook_registers_the_url_with_the_secret(fake_telegram, webhook_secret):

@@ -8,11 +8,13 @@ in the Host header is not checked by anyone else, and the sender would pass it o
 import json
 import re
 import urllib.request
+import uuid
 
 import pytest
 from django.db import connection
 from django.test import Client
 
+from onetime.vault.links import receipt_url, secret_url, site_url
 from tests.processes import database_url, start_web, stop
 
 pytestmark = [pytest.mark.django_db]
@@ -85,6 +87,32 @@ def test_with_a_base_url_the_request_does_not_matter(settings):
 
     assert re.fullmatch(rf"https://onetime\.example\.com/s/{ID}", body["url"])
     assert re.fullmatch(rf"https://onetime\.example\.com/r/{TOKEN}", body["receipt_url"])
+
+
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - a HOST setting's value, nothing is bound
+
+
+@pytest.mark.sqlite
+@pytest.mark.parametrize(
+    ("base_url", "host", "port", "expected"),
+    [
+        ("https://onetime.example.com", EVERY_INTERFACE, 8000, "https://onetime.example.com"),
+        ("", EVERY_INTERFACE, 8123, "http://127.0.0.1:8123"),
+        ("", "::", 8000, "http://127.0.0.1:8000"),
+        ("", "127.0.0.1", 8000, "http://127.0.0.1:8000"),
+        ("", "onetime.lan", 80, "http://onetime.lan:80"),
+        ("", "::1", 8000, "http://[::1]:8000"),
+    ],
+)
+def test_links_outside_a_request_use_the_base_url_else_where_the_server_listens(
+    settings, base_url, host, port, expected
+):
+    settings.ONETIME_BASE_URL, settings.HOST, settings.PORT = base_url, host, port
+    secret_id = uuid.UUID(int=7)
+
+    assert site_url() == expected
+    assert secret_url(None, secret_id) == f"{expected}/s/{secret_id}"
+    assert receipt_url(None, "t" * 32) == f"{expected}/r/{'t' * 32}"
 
 
 @pytest.fixture

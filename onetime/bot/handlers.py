@@ -75,10 +75,11 @@ def _secret(message: Message) -> Reply:
         return Reply(message.chat_id, texts.SECRET_GROUP_CHAT, delete_message_id=delete)
     command = parse_secret_command(message.raw_text)
     if command is None or not command.text.strip():
-        # Only a malformed command (a tab after /secret, say) may hold text to delete.
-        holds_text = command is None or bool(command.text)
+        # Only a malformed command (a tab after /secret, say) may hold a text to delete.
         return Reply(
-            message.chat_id, texts.SECRET_USAGE, delete_message_id=delete if holds_text else None
+            message.chat_id,
+            texts.SECRET_USAGE,
+            delete_message_id=delete if command is None else None,
         )
     try:
         created = vault.secret_create(
