@@ -4,7 +4,9 @@ Per-client abuse limits, counted in the database so that every worker shares the
 A policy allows ``count`` hits per fixed window of ``period`` seconds (settings
 ONETIME_RATE_*, e.g. ``30/m``). A fixed window lets a client burst to twice the rate
 across a window boundary; that is accepted for its one-statement simplicity.
-Clients are keyed by a hash of their IP (IPv6 by its /64, which one host usually owns).
+Clients are keyed by a hash of their IP (IPv6 by its /64, which one host usually owns), or
+of any other key a caller passes instead (the bot: ``telegram:<user id>``), which no IP
+address can equal.
 """
 
 import hashlib
