@@ -18,3 +18,13 @@ GROUP_CHAT = (
 UNAVAILABLE = "⚠️ Сервис временно недоступен, попробуйте позже."
 
 GENERATION_FAILED = "⚠️ Не удалось создать код. Попробуйте ещё раз через минуту."
+
+# Notifications to a secret's sender (bot/outbox.py): the id's first 8 characters, what
+# happened and when; never the secret. {when} is NOTIFY_WHEN_TODAY when it happened on the
+# day of delivery in Moscow, otherwise NOTIFY_WHEN_OTHER_DAY.
+NOTIFY_READ = "👁 Секрет {prefix} прочитан {when}."
+NOTIFY_EXPIRED = "⌛ Секрет {prefix} истёк непрочитанным {when}."
+NOTIFY_BURNED = "🔥 Секрет {prefix} уничтожен отправителем {when}."
+NOTIFY_LOCKED = "🔒 Секрет {prefix} уничтожен после неверных попыток {when}."
+NOTIFY_WHEN_TODAY = "в {time} (МСК)"
+NOTIFY_WHEN_OTHER_DAY = "{date} в {time} (МСК)"
