@@ -142,7 +142,8 @@ def test_the_cleanup_pass_queues_one_expired_notification_per_notifying_secret(t
     counts = cleanup_run(batch_size=2)  # more notifying secrets than one batch
     cleanup_run()
 
-    assert counts is not None and counts.expired_secrets == 4
+    assert counts is not None
+    assert counts.expired_secrets == 4
     expired_at = T0 + timedelta(seconds=60)
     assert sorted(queued()) == sorted(
         (SENDER_CHAT, str(s.id)[:8], Event.EXPIRED, expired_at) for s in notifying
