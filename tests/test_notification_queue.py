@@ -194,23 +194,22 @@ def fail_to_queue(*args: Any, **kwargs: Any) -> None:
 
 
 @pytest.mark.parametrize("ending", ["reveal", "passphrase", "burn", "cleanup"])
-def test_a_failed_insert_into_the_outbox_undoes_the_state_change(
-    monkeypatch, time_machine, ending
-):
+def test_a_failed_insert_into_the_outbox_undoes_the_state_change(monkeypatch, time_machine, ending):
     time_machine.move_to(T0, tick=False)
     created = make(ttl=60, passphrase="p" if ending == "passphrase" else None)
     monkeypatch.setattr(Notification.objects, "bulk_create", fail_to_queue)
 
+    if ending == "cleanup":
+        time_machine.shift(timedelta(seconds=61))
+    end = {
+        "reveal": lambda: reveal(created.secret),
+        "passphrase": lambda: reveal(created.secret, passphrase="p"),
+        "burn": lambda: services.receipt_burn(token=created.receipt_token, client_ip="192.0.2.1"),
+        "cleanup": cleanup_run,
+    }[ending]
+
     with pytest.raises(RuntimeError, match="outbox insert"):
-        if ending == "reveal":
-            reveal(created.secret)
-        elif ending == "passphrase":
-            reveal(created.secret, passphrase="p")
-        elif ending == "burn":
-            services.receipt_burn(token=created.receipt_token, client_ip="192.0.2.1")
-        else:
-            time_machine.shift(timedelta(seconds=61))
-            cleanup_run()
+        end()
 
     secret = Secret.objects.get(pk=created.secret.pk)
     assert (secret.state, secret.ended_at) == (Secret.State.ACTIVE, None)
