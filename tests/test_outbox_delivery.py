@@ -117,16 +117,17 @@ def stage(
         # Started together (start_bot and start_web wait), to overlap their start-ups.
         scheduler_log = logs / "scheduler.log"
         scheduler = launch_scheduler(fake, scheduler_log, env)
-        stack.callback(lambda: stop(running.scheduler))
-        running = Stage(fake, metrics_dir, database, logs, None, scheduler, scheduler_log, None)  # type: ignore[arg-type]
+        stack.callback(stop, scheduler)
         bot = start_bot(fake, logs / "runbot.log", **env)
-        stack.callback(lambda: stop(bot.process))
+        stack.callback(stop, bot.process)
         web_env = {name: value for name, value in env.items() if name != "DATABASE_URL"}
         web = start_web(database, logs / "web.log", METRICS_TOKEN="", **web_env)
-        stack.callback(lambda: stop(web.process))
-        running.web, running.bot = web, bot
+        stack.callback(stop, web.process)
         wait_for_sender(scheduler_log, scheduler)
         wait_for_sender(bot.log, bot.process)
+        running = Stage(fake, metrics_dir, database, logs, web, scheduler, scheduler_log, bot)
+        # A test replaces the scheduler: stop whichever runs at the end.
+        stack.callback(lambda: stop(running.scheduler))
         yield running
 
 
