@@ -92,6 +92,17 @@ class FakeTelegram:
         self._server.shutdown()
         self._server.server_close()
 
+    def reset(self) -> None:
+        """Forget what was sent and called, and drop queued faults, delays and updates."""
+        with self._changed:
+            self.sent.clear()
+            self.calls.clear()
+            self.requests.clear()
+            self.deleted.clear()
+            self._faults.clear()
+            self.delays.clear()
+            self._updates.clear()
+
     def push_message(
         self,
         text: str,

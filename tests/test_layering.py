@@ -4,7 +4,7 @@ notifications outbox stand on it, the vault on them (a Telegram-bound secret
 is opened with a code; its state changes queue notifications), the bot on the vault, and
 cleanup, whose scheduler also delivers notifications through the bot's client, on top: an
 app never imports from a higher one.
-Within an app, presentation (views, API, forms, urls, bot handlers, commands) imports
+Within an app, presentation (views, API, forms, urls, bot handlers and sender, commands) imports
 services, services import the domain, and the domain (models and pure modules) imports
 neither. Nothing but a urls module imports a view.
 
@@ -25,7 +25,8 @@ PACKAGE = ROOT / "onetime"
 APP_LEVELS = {"core": 0, "codes": 1, "notices": 1, "vault": 2, "bot": 3, "cleanup": 4}
 
 # Presentation modules, by the last part of their name (and everything under management/).
-PRESENTATION = {"views", "api", "forms", "urls", "handlers", "client"}
+# The bot's outbox sender drives services from outside, as a command or a handler does.
+PRESENTATION = {"views", "api", "forms", "urls", "handlers", "client", "outbox"}
 SERVICES = "services"
 
 

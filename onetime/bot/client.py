@@ -1,23 +1,37 @@
 """
 The one module that talks HTTP to Telegram, through python-telegram-bot: long polling for
-`runbot`, the webhook's one synchronous call (deleting a message), and webhook registration.
+`runbot`, the webhook's one synchronous call (deleting a message), webhook registration,
+and sending notifications (send_notification, with the classification of the Bot API's
+answers that the outbox acts on). Other modules hold a python-telegram-bot Bot built here
+and pass it back in; none of them calls its methods.
 """
 
 import asyncio
+import enum
 import logging
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, close_old_connections
+from django.db import close_old_connections
 from telegram import Bot, Update
-from telegram.error import TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from onetime.bot.handlers import Reply, reply_to
-from onetime.codes import services as codes
 
 logger = logging.getLogger(__name__)
 
@@ -73,48 +87,26 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     logger.error("bot: error while handling an update: %s", type(context.error).__name__)
 
 
-def _store_username(username: str) -> None:
-    close_old_connections()
-    try:
-        codes.bot_username_store(username)
-    except DatabaseError as exc:
-        # The links and pages that name the bot wait for the next start; the bot itself
-        # works without it.
-        logger.warning("bot: could not store the bot's username: %s", type(exc).__name__)
-    finally:
-        close_old_connections()
-
-
-async def store_username(bot: Bot) -> None:
-    """Record the username getMe reported for ``bot`` (initialized), for bot_username."""
-    await sync_to_async(_store_username)(bot.username)
-
-
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    # initialize() has called getMe: its answer is cached on the bot.
-    await store_username(application.bot)
+def _token() -> str:
+    if not settings.TELEGRAM_BOT_TOKEN:
+        raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is required to run the bot")
+    return str(settings.TELEGRAM_BOT_TOKEN)
 
 
 def _base_urls() -> tuple[str, str]:
     """Return the Bot API's base URL and its file base URL (TELEGRAM_API_BASE_URL)."""
-    if not settings.TELEGRAM_BOT_TOKEN:
-        raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is required to run the bot")
     base = settings.TELEGRAM_API_BASE_URL
     return f"{base}/bot", f"{base}/file/bot"
 
 
 def build_application() -> Application:  # type: ignore[type-arg]
-    """
-    Return a python-telegram-bot Application for TELEGRAM_BOT_TOKEN and the API base URL;
-    once started, it stores the bot's username (getMe) for bot_username.
-    """
+    """Return a python-telegram-bot Application for TELEGRAM_BOT_TOKEN and the API base URL."""
     base_url, base_file_url = _base_urls()
     application = (
         Application.builder()
-        .token(settings.TELEGRAM_BOT_TOKEN)
+        .token(_token())
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .post_init(_post_init)
         .build()
     )
     application.add_handler(TypeHandler(Update, _on_update))
@@ -146,3 +138,84 @@ def delete_message(*, chat_id: int, message_id: int) -> bool:
             return await _delete(bot, chat_id=chat_id, message_id=message_id)
 
     return asyncio.run(delete())
+
+
+def build_bot() -> Bot:
+    """Return a Bot for TELEGRAM_BOT_TOKEN and the API base URL (no polling: for sending)."""
+    base_url, base_file_url = _base_urls()
+    return Bot(_token(), base_url=base_url, base_file_url=base_file_url)
+
+
+async def bot_identify(bot: Bot) -> str:
+    """Start ``bot``'s HTTP client, ask Telegram who the bot is (getMe); return its username."""
+    await bot.initialize()
+    return str(bot.username)
+
+
+async def bot_close(bot: Bot) -> None:
+    """Close ``bot``'s HTTP client."""
+    await bot.shutdown()
+
+
+class Delivery(enum.Enum):
+    SENT = "sent"
+    # Flood control (429): wait retry_after, for this message and every other one.
+    RATE_LIMITED = "rate_limited"
+    # The chat will never take it: blocked, deactivated, not found (403, 400).
+    REFUSED = "refused"
+    # Telegram or the way to it failed (5xx, a timeout, the network): try again later.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    delivery: Delivery
+    retry_after: float = 0.0
+    # The error's type, for the logs: never its message, which may echo what was sent.
+    reason: str = ""
+
+
+# Bounds on one send, so that it ends well within the outbox's lease (notices/services.py
+# LEASE): at most connect + write + read + pool = 25 s.
+CONNECT_TIMEOUT, WRITE_TIMEOUT, READ_TIMEOUT, POOL_TIMEOUT = 5.0, 5.0, 10.0, 5.0
+SEND_TIMEOUT = CONNECT_TIMEOUT + WRITE_TIMEOUT + READ_TIMEOUT + POOL_TIMEOUT
+
+
+def _seconds(retry_after: RetryAfter) -> float:
+    # PTB 22 gives an int (deprecated) or a timedelta (PTB_TIMEDELTA=1); take either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = retry_after.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def send_notification(bot: Bot, *, chat_id: int, text: str) -> SendResult:
+    """
+    Send ``text`` to ``chat_id`` and say how it went; raise nothing that the Bot API or the
+    network may answer.
+
+    Every 400 counts as refused, "chat not found" among them: Telegram refuses the same
+    request the same way however often it is sent. An invalid token (401/404) is the
+    operator's to fix and no message's fault: retried like an outage.
+    """
+    try:
+        await bot.send_message(
+            chat_id=chat_id,
+            text=text,
+            connect_timeout=CONNECT_TIMEOUT,
+            write_timeout=WRITE_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            pool_timeout=POOL_TIMEOUT,
+        )
+    except RetryAfter as exc:
+        return SendResult(Delivery.RATE_LIMITED, retry_after=_seconds(exc), reason="RetryAfter")
+    except (Forbidden, BadRequest, ChatMigrated) as exc:
+        return SendResult(Delivery.REFUSED, reason=type(exc).__name__)
+    except InvalidToken:
+        logger.error("bot: Telegram refuses the bot token (TELEGRAM_BOT_TOKEN)")
+        return SendResult(Delivery.FAILED, reason="InvalidToken")
+    except Exception as exc:
+        # NetworkError and TimedOut (5xx, timeouts, connection errors), and anything else
+        # PTB or httpx may raise: a later try may succeed.
+        return SendResult(Delivery.FAILED, reason=type(exc).__name__)
+    return SendResult(Delivery.SENT)

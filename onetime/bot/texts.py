@@ -79,3 +79,13 @@ SECRET_UNAVAILABLE = "⚠️ Сервис временно недоступен:
 # Appended to the answer to a message that held a secret's text.
 MESSAGE_DELETED = "🗑 Ваше сообщение с текстом удалено из чата."
 MESSAGE_NOT_DELETED = "⚠️ Не удалось удалить ваше сообщение с текстом: удалите его сами."
+
+# Notifications to a secret's sender (bot/outbox.py): the id's first 8 characters, what
+# happened and when; never the secret. {when} is NOTIFY_WHEN_TODAY when it happened on the
+# day of delivery in Moscow, otherwise NOTIFY_WHEN_OTHER_DAY.
+NOTIFY_READ = "👁 Секрет {prefix} прочитан {when}."
+NOTIFY_EXPIRED = "⌛ Секрет {prefix} истёк непрочитанным {when}."
+NOTIFY_BURNED = "🔥 Секрет {prefix} уничтожен отправителем {when}."
+NOTIFY_LOCKED = "🔒 Секрет {prefix} уничтожен после неверных попыток {when}."
+NOTIFY_WHEN_TODAY = "в {time} (МСК)"
+NOTIFY_WHEN_OTHER_DAY = "{date} в {time} (МСК)"

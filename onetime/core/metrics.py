@@ -58,9 +58,13 @@ NOTIFICATIONS_DROPPED = Counter(
     "onetime_notifications_dropped",
     "Notifications given up: refused by the chat or failing after every retry.",
 )
+NOTIFICATIONS_RATE_LIMITED = Counter(
+    "onetime_notifications_rate_limited",
+    "Bot API 429 answers to notifications: sending paused for the retry_after they named.",
+)
 NOTIFICATION_DELAY_SECONDS = Histogram(
     "onetime_notification_delay_seconds",
-    "From the state change to Telegram's acceptance of the notification.",
+    "From queueing (in the state change's transaction) to Telegram's acceptance.",
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
 )
 

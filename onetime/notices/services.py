@@ -3,11 +3,15 @@ The outbox of notifications to senders: queue one in the transaction that change
 claim due ones for delivery, record how a delivery went.
 
 Delivery is at least once. A sender process claims rows by leasing them (next_attempt_at
-moves LEASE ahead, in one short transaction with SELECT … FOR UPDATE SKIP LOCKED), sends
-outside any transaction, then deletes each row it delivered. Two senders never hold one row
-at once: a leased row is not due. A sender that dies between Telegram's answer and the
-delete leaves the row to be sent again once its lease runs out: that window, one message
-long, is the only way a notification arrives twice.
+moves LEASE ahead and attempts goes up by one, in one short transaction with SELECT … FOR
+UPDATE SKIP LOCKED), sends outside any transaction, then deletes each row it delivered. Two
+senders never hold one row at once: a leased row is not due. A sender that dies between
+Telegram's answer and the delete leaves the row to be sent again once its lease runs out:
+that window, one message long, is the only way a notification arrives twice.
+
+``attempts`` doubles as the lease's version: every claim raises it, so a sender records a
+failure or gives a row back only while the row still carries the count its own claim left
+(a sender whose lease ran out must not move another sender's lease).
 """
 
 import logging
@@ -15,7 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from onetime.core import metrics
@@ -26,8 +30,9 @@ logger = logging.getLogger(__name__)
 Event = Notification.Event
 
 # How long a claimed row stays out of other senders' reach. Far longer than one send may
-# take (the sender's HTTP timeouts are a few seconds), so that a live sender's rows are
-# never taken over.
+# take: the sender starts no send later than a third of the lease after its claim
+# (bot/outbox.py SEND_WINDOW) and a send gives up within 25 s (bot/client.py SEND_TIMEOUT),
+# so that a live sender's rows are never taken over.
 LEASE = timedelta(seconds=60)
 # Retries back off from FIRST_RETRY, doubling up to LONGEST_RETRY; after MAX_ATTEMPTS tries
 # the message is dropped: 20 tries span about 10 hours, enough for a Telegram outage or a
@@ -92,6 +97,11 @@ def notification_delivered(notification: Notification) -> None:
     metrics.NOTIFICATION_DELAY_SECONDS.observe(max(delay, 0.0))
 
 
+def _still_leased(notification: Notification) -> Q:
+    """Match the row only while it carries the attempts count this sender's claim left."""
+    return Q(pk=notification.pk, attempts=notification.attempts)
+
+
 def notification_failed(notification: Notification, *, permanent: bool) -> None:
     """
     Record a failed try: retry later with back-off, or drop the notification when the
@@ -99,7 +109,7 @@ def notification_failed(notification: Notification, *, permanent: bool) -> None:
     """
     metrics.NOTIFICATIONS_FAILED.inc()
     if permanent or notification.attempts >= MAX_ATTEMPTS:
-        Notification.objects.filter(pk=notification.pk).delete()
+        Notification.objects.filter(_still_leased(notification)).delete()
         metrics.NOTIFICATIONS_DROPPED.inc()
         logger.warning(
             "notification %d dropped after %d tries (%s)",
@@ -109,16 +119,28 @@ def notification_failed(notification: Notification, *, permanent: bool) -> None:
         )
         return
     pause = min(FIRST_RETRY * 2 ** (notification.attempts - 1), LONGEST_RETRY)
-    Notification.objects.filter(pk=notification.pk).update(next_attempt_at=timezone.now() + pause)
+    Notification.objects.filter(_still_leased(notification)).update(
+        next_attempt_at=timezone.now() + pause
+    )
+
+
+def _give_back(notifications: Iterable[Notification], *, at: datetime) -> None:
+    """Make claimed notifications due at ``at``, taking back the try their claim counted."""
+    still_leased = Q(pk__in=[])
+    for notification in notifications:
+        still_leased |= _still_leased(notification)
+    Notification.objects.filter(still_leased).update(next_attempt_at=at, attempts=F("attempts") - 1)
 
 
 def notifications_defer(notifications: Iterable[Notification], *, seconds: float) -> None:
     """
     Put notifications back until ``seconds`` from now without counting a try: the Bot API
-    answered 429 and asked to wait that long (retry_after).
+    answered 429 to the first of them and asked to wait that long (retry_after).
     """
-    ids = [n.pk for n in notifications]
-    Notification.objects.filter(pk__in=ids).update(
-        next_attempt_at=timezone.now() + timedelta(seconds=seconds),
-        attempts=F("attempts") - 1,
-    )
+    metrics.NOTIFICATIONS_RATE_LIMITED.inc()
+    _give_back(notifications, at=timezone.now() + timedelta(seconds=seconds))
+
+
+def notifications_release(notifications: Iterable[Notification]) -> None:
+    """Give claimed notifications that were not tried back to the outbox, due at once."""
+    _give_back(notifications, at=timezone.now())
