@@ -8,6 +8,7 @@ from /code, and the text never shows up anywhere but in the reveal.
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -103,8 +104,13 @@ def runbot(
             TELEGRAM_BOT_USERNAME="",
         )
         try:
-            with django_db_blocker.unblock():
-                stored = BotIdentity.objects.values_list("username", flat=True).first()
+            # Stored by the outbox's sender as it starts, beside polling: wait for it.
+            deadline = time.monotonic() + 20
+            stored = None
+            while stored is None and time.monotonic() < deadline:
+                with django_db_blocker.unblock():
+                    stored = BotIdentity.objects.values_list("username", flat=True).first()
+                time.sleep(0.05)
             yield running, stored
         finally:
             stop(running.process)
