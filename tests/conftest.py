@@ -16,6 +16,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 
+from onetime.codes import services as codes
 from onetime.vault import services
 from onetime.wsgi import application
 
@@ -25,10 +26,36 @@ def make_secret(
     *,
     ttl: int | None = None,
     passphrase: str | None = None,
+    **telegram: Any,
 ) -> services.CreatedSecret:
+    """Create a secret; ``telegram`` passes telegram_recipient, notify_* to secret_create."""
     return services.secret_create(
-        plaintext=plaintext, ttl=ttl, passphrase=passphrase, client_ip="192.0.2.1"
+        plaintext=plaintext, ttl=ttl, passphrase=passphrase, client_ip="192.0.2.1", **telegram
     )
+
+
+# The bot of the tests that need one configured (but never talk to it).
+TEST_BOT = "onetime_test_bot"
+
+
+@pytest.fixture
+def telegram_bot(settings: Any) -> str:
+    """Configure a bot (token and username) and return its username."""
+    settings.TELEGRAM_BOT_TOKEN = "123456:test-only-not-a-token"
+    settings.TELEGRAM_BOT_USERNAME = TEST_BOT
+    return TEST_BOT
+
+
+def issue_code(telegram_user_id: int, username: str | None) -> str:
+    """Return the account's active code, as the bot's /code would give it."""
+    return codes.code_issue(
+        telegram_user_id=telegram_user_id, username=username, first_name=username or "User"
+    ).code
+
+
+def wrong_code(code: str) -> str:
+    """Return a well-formed code that is not ``code``."""
+    return str((int(code) - 1_000_000 + 1) % 9_000_000 + 1_000_000)
 
 
 def post_json(client: Client, path: str, body: Any = None, **headers: str) -> Any:

@@ -68,7 +68,7 @@ class TelegramAccountField(serializers.Field):  # type: ignore[type-arg]
         # bool is an int in Python; JSON's true and false are not accounts.
         if isinstance(data, bool) or not isinstance(data, str | int):
             self.fail("invalid")
-        return data  # type: ignore[no-any-return]
+        return data
 
     def to_representation(self, value: Any) -> Any:
         return value
