@@ -3,6 +3,7 @@ Fixtures and helpers shared by the tests. Tests run against the database in DATA
 (PostgreSQL in make test).
 """
 
+import html
 import io
 import json
 import logging
@@ -67,6 +68,28 @@ def reveal(client: Client, secret_id: object, passphrase: str | None = None) -> 
     """POST the API's reveal of ``secret_id``, with ``passphrase`` if one is given."""
     body = None if passphrase is None else {"passphrase": passphrase}
     return post_json(client, f"/api/v1/secrets/{secret_id}/reveal", body)
+
+
+def text(response: Any) -> str:
+    """Return a page's HTML."""
+    return str(response.content.decode())
+
+
+def as_html_text(value: str) -> str:
+    """Return ``value`` with newlines as HTML hands them to the page: CR LF and CR become LF."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def textarea(response: Any, field_id: str) -> str:
+    """
+    Return the value a browser gives the <textarea>: HTML turns CR LF and CR into LF, and
+    ignores one newline right after the start tag (WHATWG HTML, "in body", textarea).
+    """
+    match = re.search(
+        rf'<textarea[^>]*\bid="{field_id}"[^>]*>(.*?)</textarea>', text(response), re.S
+    )
+    assert match, f"the page has no textarea #{field_id}"
+    return html.unescape(as_html_text(match.group(1)).removeprefix("\n"))
 
 
 @pytest.fixture

@@ -100,13 +100,23 @@ class TelegramCodeRequired(ServiceError):
         )
 
 
+def telegram_bot() -> str | None:
+    """Return the service's bot as "@name"; None without a bot or when its name is unknown."""
+    bot = codes.bot_username()
+    return f"@{bot}" if bot else None
+
+
 def recipient_bot(secret: Secret) -> str | None:
     """
     Return the bot ("@name") that sends the secret's recipient a code; None when the secret
     is for anyone with the link, or the bot's name is not known.
     """
-    bot = codes.bot_username() if secret.telegram_recipient else None
-    return f"@{bot}" if bot else None
+    return telegram_bot() if secret.telegram_recipient else None
+
+
+def locked_by_codes(secret: Secret) -> bool:
+    """Return True when wrong Telegram codes destroyed the secret (not wrong passphrases)."""
+    return secret.state == State.LOCKED and secret.failed_codes >= codes.FAILURES_PER_CODE
 
 
 class WrongTelegramCode(ServiceError):
