@@ -66,7 +66,11 @@ class SecretForm(forms.Form):
         required=False,
         max_length=16,
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "7"}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "class": "code mono",
+            }
         ),
     )
     TELEGRAM_FIELDS = ("telegram_recipient", "notify_telegram", "notify_code")
@@ -113,6 +117,8 @@ class SecretForm(forms.Form):
             self.add_error(
                 "notify_telegram", _("Enter your Telegram account: the one the code came to.")
             )
+        if account and not code:
+            self.add_error("notify_code", _("Enter the code the bot sent you (/code)."))
         return data
 
 
@@ -129,7 +135,11 @@ class RevealForm(forms.Form):
         required=False,
         max_length=16,
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "7"}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "class": "code mono",
+            }
         ),
     )
 
