@@ -7,9 +7,9 @@ Screenshots of each page go to .local/screenshots/ for a human to look at.
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
