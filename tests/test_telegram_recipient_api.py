@@ -4,6 +4,7 @@ status, binding the username to an account, and the checks on what the sender na
 Codes are issued as the bot's /code issues them (codes.services.code_issue).
 """
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -367,3 +368,30 @@ def test_the_receipt_names_the_recipient_also_in_the_tombstone(client):
         True,
     )
     assert after["failed_codes"] == 1
+
+
+def test_no_code_and_no_secret_reaches_the_logs_or_an_error_answer(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    canary = "canary-7f3e9b1c-telegram-bound"
+    bob_code = issue_code(BOB, "bobby")
+    created = create(
+        client,
+        secret=canary,
+        telegram_recipient="@alice",
+        notify_telegram="@bobby",
+        notify_code=bob_code,
+    ).json()
+    code = issue_code(ALICE, "alice")
+    wrong = wrong_code(code)
+
+    answers = [
+        create(client, notify_telegram="@bobby", notify_code=wrong),
+        reveal(client, created["id"], telegram_code=wrong),
+        reveal(client, created["id"], telegram_code=code),
+    ]
+
+    assert answers[-1].json() == {"secret": canary}
+    for value in (canary, bob_code, code, wrong):
+        assert value not in caplog.text
+        for answer in answers[:-1]:
+            assert value not in answer.content.decode()

@@ -58,6 +58,7 @@ class TelegramAccountField(serializers.Field):  # type: ignore[type-arg]
 
     default_error_messages = {
         "invalid": _("Send a Telegram @username as a string, or a numeric user id."),
+        "blank": serializers.CharField.default_error_messages["blank"],
     }
 
     def __init__(self, *, allow_blank: bool = False, **kwargs: Any) -> None:
@@ -68,6 +69,8 @@ class TelegramAccountField(serializers.Field):  # type: ignore[type-arg]
         # bool is an int in Python; JSON's true and false are not accounts.
         if isinstance(data, bool) or not isinstance(data, str | int):
             self.fail("invalid")
+        if data == "" and not self.allow_blank:
+            self.fail("blank")
         return data
 
     def to_representation(self, value: Any) -> Any:
@@ -124,6 +127,8 @@ class SecretCreateInput(serializers.Serializer[Any]):
     )
     notify_code = StrictCharField(
         required=False,
+        # Blank (or only whitespace) is no code: 400 wrong_notify_code, like a wrong one.
+        allow_blank=True,
         max_length=16,
         help_text=(
             "A code the bot sent to `notify_telegram` (/code), proving it is the sender's; "
