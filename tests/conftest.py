@@ -3,6 +3,7 @@ Fixtures and helpers shared by the tests. Tests run against the database in DATA
 (PostgreSQL in make test).
 """
 
+import html
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 
+from onetime.codes import services as codes
 from onetime.vault import services
 from onetime.wsgi import application
 from tests.fake_telegram import FakeTelegram
@@ -27,10 +29,36 @@ def make_secret(
     *,
     ttl: int | None = None,
     passphrase: str | None = None,
+    **telegram: Any,
 ) -> services.CreatedSecret:
+    """Create a secret; ``telegram`` passes telegram_recipient, notify_* to secret_create."""
     return services.secret_create(
-        plaintext=plaintext, ttl=ttl, passphrase=passphrase, client_ip="192.0.2.1"
+        plaintext=plaintext, ttl=ttl, passphrase=passphrase, client_ip="192.0.2.1", **telegram
     )
+
+
+# The bot of the tests that need one configured (but never talk to it).
+TEST_BOT = "onetime_test_bot"
+
+
+@pytest.fixture
+def telegram_bot(settings: Any) -> str:
+    """Configure a bot (token and username) and return its username."""
+    settings.TELEGRAM_BOT_TOKEN = "123456:test-only-not-a-token"
+    settings.TELEGRAM_BOT_USERNAME = TEST_BOT
+    return TEST_BOT
+
+
+def issue_code(telegram_user_id: int, username: str | None) -> str:
+    """Return the account's active code, as the bot's /code would give it."""
+    return codes.code_issue(
+        telegram_user_id=telegram_user_id, username=username, first_name=username or "User"
+    ).code
+
+
+def wrong_code(code: str) -> str:
+    """Return a well-formed code that is not ``code``."""
+    return str((int(code) - 1_000_000 + 1) % 9_000_000 + 1_000_000)
 
 
 def post_json(client: Client, path: str, body: Any = None, **headers: str) -> Any:
@@ -42,6 +70,28 @@ def reveal(client: Client, secret_id: object, passphrase: str | None = None) -> 
     """POST the API's reveal of ``secret_id``, with ``passphrase`` if one is given."""
     body = None if passphrase is None else {"passphrase": passphrase}
     return post_json(client, f"/api/v1/secrets/{secret_id}/reveal", body)
+
+
+def text(response: Any) -> str:
+    """Return a page's HTML."""
+    return str(response.content.decode())
+
+
+def as_html_text(value: str) -> str:
+    """Return ``value`` with newlines as HTML hands them to the page: CR LF and CR become LF."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def textarea(response: Any, field_id: str) -> str:
+    """
+    Return the value a browser gives the <textarea>: HTML turns CR LF and CR into LF, and
+    ignores one newline right after the start tag (WHATWG HTML, "in body", textarea).
+    """
+    match = re.search(
+        rf'<textarea[^>]*\bid="{field_id}"[^>]*>(.*?)</textarea>', text(response), re.S
+    )
+    assert match, f"the page has no textarea #{field_id}"
+    return html.unescape(as_html_text(match.group(1)).removeprefix("\n"))
 
 
 @pytest.fixture

@@ -9,11 +9,14 @@ Screenshots of each page go to .local/screenshots/ for a human to look at.
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
+from tests.conftest import issue_code, make_secret, wrong_code
 from tests.processes import ROOT
 
 pytestmark = pytest.mark.browser
@@ -175,4 +178,43 @@ def test_it_keeps_a_leading_newline_in_the_browser(browser, live_server):
     link = create_secret(page, live_server.url, plaintext)
 
     assert reveal(page, link) == plaintext
+    context.close()
+
+
+def make_bound_secret_and_code() -> tuple[str, str]:
+    """Create a secret for @alice and return its id and a code of alice's."""
+    try:
+        created = make_secret(SECRET, telegram_recipient="@alice")
+        return str(created.secret.id), issue_code(4242, "alice")
+    finally:
+        connection.close()
+
+
+def test_the_recipient_of_a_telegram_bound_secret_enters_the_code_from_the_bot(
+    browser, live_server, telegram_bot
+):
+    # In a thread of its own, whose connection closes with it: one opened here, under
+    # Playwright's event loop, would outlive the test and block the test database's removal.
+    with ThreadPoolExecutor(1) as pool:
+        secret_id, code = pool.submit(make_bound_secret_and_code).result()
+    link = f"{live_server.url}/s/{secret_id}"
+    context = new_context(browser, locale="en-US", viewport=PHONE, color_scheme="dark")
+    page = context.new_page()
+    page.goto(link)
+    assert page.locator(f"a[href='https://t.me/{telegram_bot}?start=code']").is_visible()
+    screenshot(page, "11-telegram-offer-dark-phone")
+
+    page.fill("input[name=telegram_code]", wrong_code(code))
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+
+    assert "4 attempts left" in page.inner_text("#id_telegram_code_error")
+    assert page.locator("textarea#secret").count() == 0
+    screenshot(page, "12-telegram-wrong-code-dark-phone")
+
+    page.fill("input[name=telegram_code]", code)
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+
+    assert page.input_value("textarea#secret") == SECRET
     context.close()

@@ -19,6 +19,7 @@ from onetime.codes import services
 from onetime.codes.models import TelegramAccount, UserCode
 from tests.concurrency import race
 from tests.conftest import SEVEN_DIGITS, post_json
+from tests.conftest import wrong_code as wrong
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -37,11 +38,6 @@ def issue(user_id: int = USER_ID, username: str | None = "alice", first_name: st
     return services.code_issue(
         telegram_user_id=user_id, username=username, first_name=first_name
     ).code
-
-
-def wrong(code: str) -> str:
-    """Return a well-formed code that is not ``code``."""
-    return str((int(code) - 1_000_000 + 1) % 9_000_000 + 1_000_000)
 
 
 def verify(client: Client, body: dict[str, Any], token: str | None = TOKEN) -> Any:

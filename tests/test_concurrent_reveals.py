@@ -22,9 +22,10 @@ from django.db import connection
 from django.test import Client
 from django.utils.html import escape
 
+from onetime.codes.models import UserCode
 from onetime.vault import crypto
 from onetime.vault.models import Secret
-from tests.conftest import make_secret, post_json
+from tests.conftest import issue_code, make_secret, post_json
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -39,6 +40,7 @@ PASSPHRASE_TRIALS = 5
 BURN_TRIALS = 50
 DECRYPT_TRIALS = 20
 BURN_RACERS = 8
+TELEGRAM_TRIALS = 10
 
 Request = Callable[[Client], Any]
 
@@ -240,6 +242,26 @@ def test_it_counts_concurrent_wrong_passphrases_exactly_and_destroys_at_the_limi
         row = Secret.objects.get(pk=secret_id)
         assert row.failed_attempts == 5
         assert (row.state, row.ciphertext) == (Secret.State.LOCKED, None)
+
+
+def test_it_gives_a_telegram_bound_secret_to_exactly_one_of_32_reveals_with_the_code(
+    racers, telegram_bot
+):
+    for trial in range(TELEGRAM_TRIALS):
+        plaintext = unique_plaintext(trial)
+        secret_id = make_secret(plaintext, telegram_recipient="@alice").secret.id
+        code = issue_code(4242, "alice")
+
+        answers = racers.race([api_reveal(secret_id, {"telegram_code": code})] * RACERS)
+
+        assert_no_failures(answers)
+        statuses = Counter(answer.status for answer in answers)
+        assert statuses == {200: 1, 410: RACERS - 1}, f"trial {trial}: {dict(statuses)}"
+        (winner,) = (answer for answer in answers if answer.status == 200)
+        assert winner.json() == {"secret": plaintext}
+        row = Secret.objects.get(pk=secret_id)
+        assert (row.state, row.ciphertext, row.failed_codes) == (Secret.State.REVEALED, None, 0)
+        assert not UserCode.objects.filter(telegram_user_id=4242).exists()
 
 
 def test_it_lets_either_the_burn_or_one_reveal_win_never_both(racers):

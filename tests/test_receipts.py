@@ -185,6 +185,9 @@ def test_the_receipt_never_gives_the_share_link_away(client):
         "ended_at",
         "passphrase_required",
         "failed_attempts",
+        "telegram_recipient",
+        "failed_codes",
+        "notify",
     }
 
 

@@ -1,6 +1,5 @@
 """The scenario table of PRODUCT.md §2.1 (and the pages of §2.4) on the web pages."""
 
-import html
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,7 @@ from django.test import Client
 from django.utils.html import escape
 
 from onetime.vault.models import Secret
-from tests.conftest import make_secret, post_json
+from tests.conftest import as_html_text, make_secret, post_json, text, textarea
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.usefixtures("no_rate_limits")]
 
@@ -22,31 +21,10 @@ DESTROYED_RU = "Секрет уничтожен"
 EXPIRED_RU = "Секрет устарел"
 
 
-def text(response) -> str:
-    return str(response.content.decode())
-
-
 def csrf_token(response) -> str:
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text(response))
     assert match, "the page has no CSRF token field"
     return match.group(1)
-
-
-def as_html_text(value: str) -> str:
-    """Return ``value`` with newlines as HTML hands them to the page: CR LF and CR become LF."""
-    return value.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def textarea(response, field_id: str) -> str:
-    """
-    Return the value a browser gives the <textarea>: HTML turns CR LF and CR into LF, and
-    ignores one newline right after the start tag (WHATWG HTML, "in body", textarea).
-    """
-    match = re.search(
-        rf'<textarea[^>]*\bid="{field_id}"[^>]*>(.*?)</textarea>', text(response), re.S
-    )
-    assert match, f"the page has no textarea #{field_id}"
-    return html.unescape(as_html_text(match.group(1)).removeprefix("\n"))
 
 
 def reveal_form(response) -> str:

@@ -18,7 +18,18 @@ ERROR = inline_serializer(
         ),
         "attempts_left": serializers.IntegerField(
             required=False,
-            help_text="403 `wrong_passphrase`: tries before the secret is destroyed.",
+            help_text="403 `wrong_passphrase`, `wrong_telegram_code`: tries before the secret "
+            "is destroyed.",
+        ),
+        "telegram_recipient": serializers.CharField(
+            required=False,
+            help_text="403 `telegram_code_required`: the one Telegram account that may open it.",
+        ),
+        "telegram_bot": serializers.CharField(
+            required=False,
+            allow_null=True,
+            help_text="403 `telegram_code_required`: the bot that sends the code (`@name`), "
+            "null when unknown.",
         ),
         "retry_after": serializers.IntegerField(
             required=False, help_text="429 `rate_limited`: seconds, as in Retry-After."

@@ -4,6 +4,8 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -47,6 +49,51 @@ class TtlField(StrictIntegerField):
         return {"minimum": settings.ONETIME_MIN_TTL, "maximum": settings.ONETIME_MAX_TTL}
 
 
+class TelegramAccountField(serializers.Field):  # type: ignore[type-arg]
+    """
+    A Telegram account: a JSON string ("@alice", "alice", "123456789") or a JSON integer.
+    Only the types are checked here; services.parse_telegram_account checks the value (400
+    ``invalid_telegram_account``), which the schema states as a pattern.
+    """
+
+    default_error_messages = {
+        "invalid": _("Send a Telegram @username as a string, or a numeric user id."),
+        "blank": serializers.CharField.default_error_messages["blank"],
+    }
+
+    def __init__(self, *, allow_blank: bool = False, **kwargs: Any) -> None:
+        self.allow_blank = allow_blank
+        super().__init__(required=False, allow_null=allow_blank, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str | int:
+        # bool is an int in Python; JSON's true and false are not accounts.
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        if data == "" and not self.allow_blank:
+            self.fail("blank")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        """Return the field's schema: what parse_telegram_account accepts, exactly."""
+        name, user_id = services.TELEGRAM_USERNAME.pattern, services.TELEGRAM_USER_ID.pattern
+        blank = "|" if self.allow_blank else ""
+        # drf-spectacular adds "nullable" beside oneOf for allow_null.
+        text = {"type": "string", "pattern": f"^(?:{blank}{name}|{user_id})$"}
+        number = {"type": "integer", "minimum": 1, "maximum": services.TELEGRAM_USER_ID_MAX}
+        return {"oneOf": [text, number], "description": self.help_text}
+
+
+# Subclassing registers the extension (drf-spectacular's base class is untyped).
+class TelegramAccountSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = TelegramAccountField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return self.target.json_schema()  # type: ignore[no-any-return]
+
+
 class SecretCreateInput(serializers.Serializer[Any]):
     secret = SecretField(
         help_text=(
@@ -63,6 +110,52 @@ class SecretCreateInput(serializers.Serializer[Any]):
         ),
     )
     passphrase = PassphraseField()
+    telegram_recipient = TelegramAccountField(
+        allow_blank=True,
+        help_text=(
+            "The one Telegram account that may open the secret: a @username or a numeric "
+            "user id (a JSON integer or a string of digits). The recipient then needs a code "
+            "from the bot to reveal it. Empty or null: anyone with the link. 400 "
+            "`telegram_not_configured` when the server has no bot."
+        ),
+    )
+    notify_telegram = TelegramAccountField(
+        help_text=(
+            "The sender's own Telegram account (@username or id), to be told there when the "
+            "secret is read, expires or is destroyed. Needs `notify_code`."
+        ),
+    )
+    notify_code = StrictCharField(
+        required=False,
+        # Blank (or only whitespace) is no code: 400 wrong_notify_code, like a wrong one.
+        allow_blank=True,
+        max_length=16,
+        help_text=(
+            "A code the bot sent to `notify_telegram` (/code), proving it is the sender's; "
+            "used up. Wrong, expired or another account's: 400 `wrong_notify_code`."
+        ),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("notify_telegram" in attrs) != ("notify_code" in attrs):
+            raise serializers.ValidationError(
+                _("Send notify_telegram and notify_code together, or neither.")
+            )
+        return attrs
+
+
+# Subclassing registers the extension (drf-spectacular's base class is untyped).
+class SecretCreateInputSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """State in the schema what validate() checks: both notify fields, or neither."""
+
+    target_class = SecretCreateInput
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(
+            self.target_class, direction, bypass_extensions=True
+        )
+        exactly_one = [{"required": ["notify_telegram"]}, {"required": ["notify_code"]}]
+        return {**schema, "not": {"oneOf": exactly_one}}
 
 
 class SecretCreateOutput(serializers.Serializer[Any]):
@@ -70,16 +163,45 @@ class SecretCreateOutput(serializers.Serializer[Any]):
     url = serializers.URLField(help_text="The link to send to the recipient.")
     expires_at = serializers.DateTimeField()
     receipt_url = serializers.URLField(help_text="The sender's private status page.")
+    telegram_recipient = serializers.CharField(
+        allow_null=True,
+        help_text='The account that may open it ("@alice" or "123456789"); null: anyone.',
+    )
+    notify = serializers.BooleanField(help_text="Whether the sender is told in Telegram.")
 
 
 class SecretMetaOutput(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     expires_at = serializers.DateTimeField()
     passphrase_required = serializers.BooleanField()
+    telegram_recipient = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "The one Telegram account that may open it, as the sender wrote it; null: anyone "
+            "with the link."
+        ),
+    )
+    telegram_bot = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            'The bot that sends that account its code ("@name"); null when the secret is '
+            "for anyone, or the server does not know its bot's name."
+        ),
+    )
 
 
 class RevealInput(serializers.Serializer[Any]):
     passphrase = PassphraseField()
+    telegram_code = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=16,
+        help_text=(
+            "For a secret bound to a Telegram account: the code the bot sent that account "
+            "(/code); used up when the secret opens. Empty or null: none."
+        ),
+    )
 
 
 class RevealOutput(serializers.Serializer[Any]):
@@ -94,6 +216,11 @@ class ReceiptOutput(serializers.Serializer[Any]):
     ended_at = serializers.DateTimeField(allow_null=True)
     passphrase_required = serializers.BooleanField()
     failed_attempts = serializers.IntegerField()
+    telegram_recipient = serializers.CharField(
+        allow_null=True, help_text="The one Telegram account that may open it; null: anyone."
+    )
+    failed_codes = serializers.IntegerField(help_text="Wrong Telegram codes tried so far.")
+    notify = serializers.BooleanField(help_text="Whether the sender is told in Telegram.")
 
 
 def _receipt_data(secret: Secret) -> dict[str, Any]:
@@ -106,6 +233,9 @@ def _receipt_data(secret: Secret) -> dict[str, Any]:
             "ended_at": secret.ended_at,
             "passphrase_required": secret.passphrase_required,
             "failed_attempts": secret.failed_attempts,
+            "telegram_recipient": secret.telegram_recipient or None,
+            "failed_codes": secret.failed_codes,
+            "notify": secret.notify_chat_id is not None,
         }
     ).data
 
@@ -114,7 +244,23 @@ class SecretCreateApi(APIView):
     @extend_schema(
         operation_id="secret_create",
         request=SecretCreateInput,
-        responses={201: SecretCreateOutput, **errors(400, 413, 415, 429, 503)},
+        responses={
+            201: SecretCreateOutput,
+            **errors(
+                400,
+                413,
+                415,
+                429,
+                503,
+                described={
+                    400: "Invalid input: `invalid` (`errors` per field), `invalid_json`, "
+                    "`invalid_telegram_account` (`telegram_recipient` or `notify_telegram` "
+                    "names no possible account), `wrong_notify_code` (`notify_code` does not "
+                    "prove `notify_telegram`: wrong, expired, used or another account's), "
+                    "`telegram_not_configured` (a Telegram field, but the server has no bot).",
+                },
+            ),
+        },
         summary="Create a secret",
     )
     def post(self, request: Request) -> Response:
@@ -125,6 +271,9 @@ class SecretCreateApi(APIView):
             ttl=data.validated_data.get("ttl"),
             passphrase=data.validated_data.get("passphrase"),
             client_ip=client_ip(request),
+            telegram_recipient=data.validated_data.get("telegram_recipient"),
+            notify_telegram=data.validated_data.get("notify_telegram"),
+            notify_code=data.validated_data.get("notify_code"),
         )
         secret = created.secret
         # Plain data, shaped as SecretCreateOutput documents it: the renderer writes the UUID
@@ -135,6 +284,8 @@ class SecretCreateApi(APIView):
             "url": secret_url(request, secret.id),
             "expires_at": secret.expires_at,
             "receipt_url": receipt_url(request, created.receipt_token),
+            "telegram_recipient": secret.telegram_recipient or None,
+            "notify": secret.notify_chat_id is not None,
         }
         return Response(output, status=201)
 
@@ -153,6 +304,8 @@ class SecretDetailApi(APIView):
                     "id": secret.id,
                     "expires_at": secret.expires_at,
                     "passphrase_required": secret.passphrase_required,
+                    "telegram_recipient": secret.telegram_recipient or None,
+                    "telegram_bot": services.recipient_bot(secret),
                 }
             ).data
         )
@@ -162,9 +315,35 @@ class SecretRevealApi(APIView):
     @extend_schema(
         operation_id="secret_reveal",
         request=RevealInput,
-        responses={200: RevealOutput, **errors(400, 403, 404, 410, 413, 415, 429, 503)},
+        responses={
+            200: RevealOutput,
+            **errors(
+                400,
+                403,
+                404,
+                410,
+                413,
+                415,
+                429,
+                503,
+                described={
+                    403: "A passphrase is needed (`passphrase_required`) or wrong "
+                    "(`wrong_passphrase`, with `attempts_left`); the secret is for one "
+                    "Telegram account and needs its code (`telegram_code_required`, with "
+                    "`telegram_recipient` and `telegram_bot`), or the code is wrong, expired, "
+                    "used or another account's (`wrong_telegram_code`, with `attempts_left`).",
+                    410: "The secret is gone: revealed, burned, or destroyed by 5 wrong "
+                    "passphrases or 5 wrong Telegram codes (`destroyed`), or its lifetime ran "
+                    "out (`expired`).",
+                },
+            ),
+        },
         summary="Reveal a secret, destroying it",
-        description="403 carries `attempts_left` when the passphrase is wrong.",
+        description=(
+            "403 carries `attempts_left` when the passphrase or the Telegram code is wrong. "
+            "A secret for one Telegram account opens only with a current code of that "
+            "account (`telegram_code`); a right code with a wrong passphrase is not used up."
+        ),
     )
     def post(self, request: Request, secret_id: uuid.UUID) -> Response:
         # An empty body is fine (DRF reads it as {}): a secret without a passphrase needs no
@@ -175,6 +354,7 @@ class SecretRevealApi(APIView):
             secret_id=secret_id,
             passphrase=data.validated_data.get("passphrase"),
             client_ip=client_ip(request),
+            telegram_code=data.validated_data.get("telegram_code"),
         )
         return Response({"secret": plaintext})  # as RevealOutput documents it
 

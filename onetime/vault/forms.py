@@ -3,6 +3,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from onetime.vault import services
+
 TTL_PRESETS = [
     (300, _("5 minutes")),
     (3600, _("1 hour")),
@@ -37,8 +39,48 @@ class SecretForm(forms.Form):
         help_text=_("The recipient will need it too; send it by another channel."),
     )
 
+    # Telegram (PRODUCT.md §2.6, §3.6): removed when the server has no bot.
+    telegram_recipient = forms.CharField(
+        label=_("Only for this Telegram user (optional)"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+        help_text=_(
+            "A @username or a numeric user id. Only that account can open the link, with a "
+            "code from our Telegram bot."
+        ),
+    )
+    notify_telegram = forms.CharField(
+        label=_("My Telegram account"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+        help_text=_("@username or numeric id"),
+    )
+    notify_code = forms.CharField(
+        label=_("Code from the bot"),
+        required=False,
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "class": "code mono",
+            }
+        ),
+    )
+    TELEGRAM_FIELDS = ("telegram_recipient", "notify_telegram", "notify_code")
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.telegram = bool(settings.TELEGRAM_BOT_TOKEN)
+        if not self.telegram:
+            for name in self.TELEGRAM_FIELDS:
+                del self.fields[name]
         choices = ttl_choices()
         field = self.fields["ttl"]
         assert isinstance(field, forms.TypedChoiceField)
@@ -46,6 +88,38 @@ class SecretForm(forms.Form):
         values = [seconds for seconds, _label in choices]
         # The preset nearest to ONETIME_DEFAULT_TTL.
         field.initial = min(values, key=lambda v: abs(v - settings.ONETIME_DEFAULT_TTL))
+
+    def _clean_account(self, name: str) -> str:
+        value = str(self.cleaned_data[name])
+        if value:
+            try:
+                services.parse_telegram_account(value, field=name)
+            except services.InvalidTelegramAccount:
+                raise forms.ValidationError(
+                    _(
+                        "Enter a Telegram @username (5 to 32 Latin letters, digits and "
+                        "underscores) or a numeric user id."
+                    )
+                ) from None
+        return value
+
+    def clean_telegram_recipient(self) -> str:
+        return self._clean_account("telegram_recipient")
+
+    def clean_notify_telegram(self) -> str:
+        return self._clean_account("notify_telegram")
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        account, code = data.get("notify_telegram"), data.get("notify_code")
+        # Only when the account itself was valid: one error per field is enough.
+        if code and not account and "notify_telegram" not in self.errors:
+            self.add_error(
+                "notify_telegram", _("Enter your Telegram account: the one the code came to.")
+            )
+        if account and not code:
+            self.add_error("notify_code", _("Enter the code the bot sent you (/code)."))
+        return data
 
 
 class RevealForm(forms.Form):
@@ -55,3 +129,24 @@ class RevealForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
+    # Rendered for a secret bound to a Telegram account only.
+    telegram_code = forms.CharField(
+        label=_("Code from the bot"),
+        required=False,
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "class": "code mono",
+            }
+        ),
+    )
+
+    def clean_telegram_code(self) -> str:
+        # "123 4567" as some apps show it; a malformed code is a typo, not a guess: it is
+        # refused here without counting against the secret.
+        code = "".join(str(self.cleaned_data["telegram_code"]).split())
+        if code and not (len(code) == 7 and code.isascii() and code.isdigit()):
+            raise forms.ValidationError(_("The code has 7 digits."))
+        return code

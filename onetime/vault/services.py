@@ -89,7 +89,6 @@ class TelegramCodeRequired(ServiceError):
     code = "telegram_code_required"
 
     def __init__(self, secret: Secret) -> None:
-        bot = codes.bot_username()
         super().__init__(
             _(
                 "Only the Telegram account %(account)s can open this secret. Send /code to "
@@ -97,8 +96,27 @@ class TelegramCodeRequired(ServiceError):
             )
             % {"account": secret.telegram_recipient},
             telegram_recipient=secret.telegram_recipient,
-            telegram_bot=f"@{bot}" if bot else None,
+            telegram_bot=recipient_bot(secret),
         )
+
+
+def telegram_bot() -> str | None:
+    """Return the service's bot as "@name"; None without a bot or when its name is unknown."""
+    bot = codes.bot_username()
+    return f"@{bot}" if bot else None
+
+
+def recipient_bot(secret: Secret) -> str | None:
+    """
+    Return the bot ("@name") that sends the secret's recipient a code; None when the secret
+    is for anyone with the link, or the bot's name is not known.
+    """
+    return telegram_bot() if secret.telegram_recipient else None
+
+
+def locked_by_codes(secret: Secret) -> bool:
+    """Return True when wrong Telegram codes destroyed the secret (not wrong passphrases)."""
+    return secret.state == State.LOCKED and secret.failed_codes >= codes.FAILURES_PER_CODE
 
 
 class WrongTelegramCode(ServiceError):
@@ -199,9 +217,12 @@ def _check_passphrase(passphrase: str) -> None:
 
 
 # Telegram's usernames: 5-32 letters, digits and underscores, starting with a letter (some
-# bought ones have 4).
-_USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
-_USER_ID = re.compile(r"[1-9][0-9]{0,18}")
+# bought ones have 4). The API's schema states both patterns (vault/api.py).
+TELEGRAM_USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
+# Telegram's user ids have at most 52 significant bits (Bot API, User.id); 18 digits bound
+# them where a pattern can say it, and keep them within a bigint.
+TELEGRAM_USER_ID = re.compile(r"[1-9][0-9]{0,17}")
+TELEGRAM_USER_ID_MAX = 10**18 - 1
 
 
 @dataclass(frozen=True)
@@ -214,11 +235,14 @@ class TelegramAccountName:
 
 
 def parse_telegram_account(value: str | int, *, field: str) -> TelegramAccountName:
-    """Return the account ``value`` names ("@alice", "alice" or a numeric user id)."""
-    text = str(value).strip() if not isinstance(value, bool) else ""
-    if _USER_ID.fullmatch(text) and int(text) < 2**63:
+    """
+    Return the account ``value`` names ("@alice", "alice" or a numeric user id), exactly as
+    written: whitespace is refused here, as the API's schema refuses it (the web form strips).
+    """
+    text = str(value) if not isinstance(value, bool) else ""
+    if TELEGRAM_USER_ID.fullmatch(text):
         return TelegramAccountName(display=text, user_id=int(text), username=None)
-    match = _USERNAME.fullmatch(text)
+    match = TELEGRAM_USERNAME.fullmatch(text)
     if match is not None:
         name = match.group(1)
         return TelegramAccountName(display=f"@{name}", user_id=None, username=name.lower())

@@ -2,8 +2,10 @@
 
 import uuid
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onetime.core.errors import ServiceError, error_page
@@ -11,6 +13,21 @@ from onetime.core.ratelimit import client_ip
 from onetime.vault import services
 from onetime.vault.forms import RevealForm, SecretForm
 from onetime.vault.links import receipt_url, secret_url
+from onetime.vault.models import Secret
+
+
+def _bot(bot: str | None) -> dict[str, str | None]:
+    """Return the bot's "@name" and the link that opens it asking for a code, for a page."""
+    return {
+        "telegram_bot": bot,
+        # The bot answers "/start code" as it answers /code.
+        "telegram_link": f"https://t.me/{bot.removeprefix('@')}?start=code" if bot else None,
+    }
+
+
+def _create_page(request: HttpRequest, form: SecretForm, status: int) -> HttpResponse:
+    context = {"form": form, **_bot(services.telegram_bot() if form.telegram else None)}
+    return render(request, "vault/create.html", context, status=status)
 
 
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
@@ -21,24 +38,35 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return error_page(request, exc)
 
 
+# The create form's field that a service error is about (None: the form as a whole; any
+# other 400 or 413: the secret). The form checks the accounts' format itself.
+_CREATE_ERROR_FIELD: dict[type[ServiceError], str | None] = {
+    services.InvalidPassphrase: "passphrase",
+    services.WrongNotifyCode: "notify_code",
+    services.InvalidTelegramAccount: None,
+    services.TelegramNotConfigured: None,
+}
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def create(request: HttpRequest) -> HttpResponse:
     form = SecretForm(request.POST if request.method == "POST" else None)
     if request.method != "POST" or not form.is_valid():
-        status = 400 if form.is_bound else 200
-        return render(request, "vault/create.html", {"form": form}, status=status)
+        return _create_page(request, form, status=400 if form.is_bound else 200)
     try:
         created = services.secret_create(
             plaintext=form.cleaned_data["secret"],
             ttl=form.cleaned_data["ttl"],
             passphrase=form.cleaned_data["passphrase"] or None,
             client_ip=client_ip(request),
+            telegram_recipient=form.cleaned_data.get("telegram_recipient"),
+            notify_telegram=form.cleaned_data.get("notify_telegram"),
+            notify_code=form.cleaned_data.get("notify_code"),
         )
     except ServiceError as exc:
         if exc.status_code in {400, 413}:
-            field = "passphrase" if isinstance(exc, services.InvalidPassphrase) else "secret"
-            form.add_error(field, str(exc.detail))
-            return render(request, "vault/create.html", {"form": form}, status=exc.status_code)
+            form.add_error(_CREATE_ERROR_FIELD.get(type(exc), "secret"), str(exc.detail))
+            return _create_page(request, form, status=exc.status_code)
         return _service_error(request, exc)
     # Rendered in answer to the POST, never redirected to: a redirect would put the
     # receipt token into a URL that browsers and proxies record.
@@ -60,13 +88,14 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
     the page's button POSTs back here to reveal it.
     """
     form = RevealForm(request.POST if request.method == "POST" else None)
-    status = 200
+    status = 400 if form.is_bound and not form.is_valid() else 200
     if request.method == "POST" and form.is_valid():
         try:
             plaintext = services.secret_reveal(
                 secret_id=secret_id,
                 passphrase=form.cleaned_data["passphrase"] or None,
                 client_ip=client_ip(request),
+                telegram_code=form.cleaned_data["telegram_code"] or None,
             )
         except (
             services.WrongPassphrase,
@@ -74,6 +103,13 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
             services.InvalidPassphrase,
         ) as exc:
             form.add_error("passphrase", str(exc.detail))
+            status = exc.status_code
+        except services.TelegramCodeRequired as exc:
+            # The page already says whose code it takes and where to get it.
+            form.add_error("telegram_code", _("Enter the code from the bot."))
+            status = exc.status_code
+        except services.WrongTelegramCode as exc:
+            form.add_error("telegram_code", str(exc.detail))
             status = exc.status_code
         except ServiceError as exc:
             return _service_error(request, exc)
@@ -83,7 +119,8 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
         meta = services.secret_get(secret_id=secret_id, client_ip=client_ip(request))
     except ServiceError as exc:
         return _service_error(request, exc)
-    return render(request, "vault/reveal.html", {"secret": meta, "form": form}, status=status)
+    context = {"secret": meta, "form": form, **_bot(services.recipient_bot(meta))}
+    return render(request, "vault/reveal.html", context, status=status)
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -92,8 +129,7 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
         found = services.receipt_get(token=token, client_ip=client_ip(request))
     except ServiceError as exc:
         return error_page(request, exc)
-    context = {"secret": found, "token": token, "after_burn": False}
-    return render(request, "vault/receipt.html", context)
+    return _receipt_page(request, found, token, after_burn=False)
 
 
 @require_POST
@@ -102,5 +138,18 @@ def receipt_burn(request: HttpRequest, token: str) -> HttpResponse:
         found = services.receipt_burn(token=token, client_ip=client_ip(request))
     except ServiceError as exc:
         return error_page(request, exc)
-    context = {"secret": found, "token": token, "after_burn": True}
+    return _receipt_page(request, found, token, after_burn=True)
+
+
+def _receipt_page(
+    request: HttpRequest, found: Secret, token: str, *, after_burn: bool
+) -> HttpResponse:
+    context = {
+        "secret": found,
+        "token": token,
+        "after_burn": after_burn,
+        "locked_by_codes": services.locked_by_codes(found),
+        # Whether notifications are on is worth a line only where they exist.
+        "telegram": bool(settings.TELEGRAM_BOT_TOKEN) or found.notify_chat_id is not None,
+    }
     return render(request, "vault/receipt.html", context)
