@@ -7,6 +7,7 @@ make_update builds the updates, for the fake and for the webhook alike.
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -168,6 +169,21 @@ class FakeTelegram:
         with self._changed:
             queued = self._faults.get(method)
             return queued.pop(0) if queued else None
+
+    def wait_for(
+        self, matches: Callable[[dict[str, Any]], bool], timeout: float = 20.0
+    ) -> dict[str, Any]:
+        """Wait until a sent message ``matches``; return the first that does."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [m for m in self.sent if matches(m)]
+                if found:
+                    return found[0]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no matching message within {timeout} s")
+                self._changed.wait(left)
 
     # --- the HTTP side ---------------------------------------------------------------------
 
