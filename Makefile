@@ -34,8 +34,9 @@ install: $(STAMP) ## Create .venv and install the locked dependencies (only when
 # unless DATABASE_URL says otherwise), then honcho, which interleaves the logs and stops
 # everything on Ctrl-C; `-e /dev/null` keeps a compose-oriented .env out of local runs.
 # ONETIME_LOCAL_KEYS generates the keys once into .local/dev-keys.json. honcho hands PORT
-# to the first process it starts (web or dev).
-LOCAL_ENV = ONETIME_LOCAL_KEYS=1 HOST=$(HOST) PATH="$(CURDIR)/$(BIN):$$PATH"
+# to the first process it starts (web or dev) and PORT+100, +200 to the others; WEB_PORT
+# tells the bot the web's port, for the links /secret answers with (Procfile).
+LOCAL_ENV = ONETIME_LOCAL_KEYS=1 HOST=$(HOST) WEB_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH"
 PROCESSES = scheduler $${TELEGRAM_BOT_TOKEN:+bot}
 
 run: $(STAMP) ## Serve as production does (DEBUG off) on HOST:PORT (127.0.0.1:8000) + scheduler (+ bot)

@@ -26,13 +26,18 @@ from typing import Any
 import pytest
 
 from tests import concurrency
+from tests.conftest import code_message
+from tests.fake_telegram import FakeTelegram
 from tests.processes import (
+    BOT_TOKEN,
     ROOT,
+    RunningBot,
     exchange,
     free_port,
     http_get,
     raw_post,
     service_env,
+    wait_for_polling,
     wait_until_serving,
 )
 
@@ -55,6 +60,8 @@ class MakeRun:
     port: int
     log: Path
     data: Path
+    # The Bot API that make run's bot (started because TELEGRAM_BOT_TOKEN is set) talks to.
+    telegram: FakeTelegram
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -62,6 +69,13 @@ class MakeRun:
 
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
+    with FakeTelegram(BOT_TOKEN) as telegram:
+        yield from _make_run(tmp_path_factory, telegram)
+
+
+def _make_run(
+    tmp_path_factory: pytest.TempPathFactory, telegram: FakeTelegram
+) -> Iterator[MakeRun]:
     data = tmp_path_factory.mktemp("make-run")
     port = free_port()
     log = data / "make-run.log"
@@ -72,7 +86,11 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
         SECRET_KEY=None,
         ONETIME_ENCRYPTION_KEYS=None,
         DEBUG=None,
-        TELEGRAM_BOT_TOKEN=None,
+        # A newcomer with a bot token (Telegram itself is the fake).
+        TELEGRAM_BOT_TOKEN=BOT_TOKEN,
+        TELEGRAM_API_BASE_URL=telegram.url,
+        TELEGRAM_BOT_USERNAME=None,
+        ONETIME_BASE_URL=None,
         ONETIME_LOCAL_DIR=str(data),
         WEB_CONCURRENCY=str(WORKERS),
         WEB_BODY_TIMEOUT="3",
@@ -89,7 +107,7 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    running = MakeRun(process, port, log, data)
+    running = MakeRun(process, port, log, data, telegram)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/healthz", process, timeout=120)
         yield running
@@ -290,3 +308,43 @@ def test_malformed_http_gets_an_empty_answer_from_the_server_itself(make_run):
     # No page: nothing a browser could render, cache or frame (docs/deploy.md).
     assert answer.status == 400
     assert body == b""
+
+
+def test_a_friend_and_only_the_friend_opens_a_secret_sent_with_the_bot(make_run):
+    """
+    The README's walk-through: `/secret @friend …` to make run's bot, the friend's code
+    from the same bot opens it, someone else's does not, and the sender is told.
+    """
+    chat = RunningBot(make_run.telegram, make_run.process, make_run.log)
+    wait_for_polling(make_run.telegram, make_run.process)
+    bob = {"user_id": 1001, "username": "bob", "first_name": "Bob"}
+    friend = {"user_id": 2002, "username": "friend", "first_name": "Friend"}
+    mallory = {"user_id": 3003, "username": "mallory", "first_name": "Mallory"}
+
+    answer = chat.ask(f"/secret @friend {CANARY}", **bob)
+
+    link = re.search(r"(http://\S+)/s/([0-9a-f-]{36})", answer["text"])
+    assert link is not None, answer["text"]
+    # Without ONETIME_BASE_URL the bot's links name the web server's own address.
+    assert link[1] == f"http://127.0.0.1:{make_run.port}"
+    secret_id = link[2]
+    SEEN_IDS.add(secret_id)
+    assert (bob["user_id"], chat.last_message_id) in make_run.telegram.deleted
+    page = http_get(f"{link[0]}")
+    assert page.status == 200
+    assert b"@friend" in page.body
+
+    mallory_code, _ = code_message(chat.ask("/code", **mallory)["text"])
+    friend_code, _ = code_message(chat.ask("/start code", **friend)["text"])
+    reveal = f"/api/v1/secrets/{secret_id}/reveal"
+    status, _headers, body = request(make_run.port, "POST", reveal, {"telegram_code": mallory_code})
+    assert (status, json.loads(body)["status"]) == (403, "wrong_telegram_code")
+    status, _headers, body = request(make_run.port, "POST", reveal, {"telegram_code": friend_code})
+    assert (status, json.loads(body)) == (200, {"secret": CANARY})
+
+    told = make_run.telegram.wait_for(
+        lambda m: m["chat_id"] == bob["user_id"] and m["text"].startswith("👁")
+    )
+    assert told["text"].startswith(f"👁 Секрет {secret_id[:8]} прочитан в ")
+    for message in make_run.telegram.sent:
+        assert CANARY not in message["text"]
