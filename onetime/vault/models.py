@@ -30,11 +30,13 @@ class Secret(models.Model):
     # Telegram-bound secrets (PRODUCT.md §2.6): the account as the sender named it ("@Alice"
     # or "123456789"; "" when anyone with the link may open it), the username in lower case
     # without "@" while no account is bound, and the bound account's id. All three outlive
-    # the secret in its tombstone, so that the receipt still says whom it was for.
-    telegram_recipient = models.CharField(max_length=64, default="", blank=True)
+    # the secret in its tombstone, so that the receipt still says whom it was for. The NOT
+    # NULL columns have database defaults too, so that processes still running the previous
+    # release during an upgrade (migrations first) insert rows that satisfy them.
+    telegram_recipient = models.CharField(max_length=64, default="", db_default="", blank=True)
     recipient_username = models.CharField(max_length=64, null=True)  # noqa: DJ001
     recipient_id = models.BigIntegerField(null=True)
-    failed_codes = models.PositiveSmallIntegerField(default=0)
+    failed_codes = models.PositiveSmallIntegerField(default=0, db_default=0)
     # The sender's private chat with the bot, told when the secret is read, burned, expires
     # or is destroyed; NULL when the sender asked for no notifications.
     notify_chat_id = models.BigIntegerField(null=True)
