@@ -119,6 +119,14 @@ def test_start_gets_the_help(client, webhook_secret, settings):
             pytest.param(make_update("/code", user_id=user_id), id=f"from-user-id-{user_id}")
             for user_id in (0, -1, True, 2**63)
         ),
+        # No bigint holds these chat ids: /secret stores the chat to notify.
+        *(
+            pytest.param(
+                make_update("/secret hi", chat={"id": chat_id, "type": "private"}),
+                id=f"secret-in-chat-id-{chat_id}",
+            )
+            for chat_id in (2**63, -(2**63) - 1)
+        ),
         pytest.param(
             make_update("hello", chat={"id": -100601, "type": "supergroup", "title": "G"}),
             id="chatter-in-a-group",

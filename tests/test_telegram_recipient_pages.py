@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from onetime.codes.models import BotIdentity, UserCode
+from onetime.codes.models import BotIdentity, TelegramAccount, UserCode
 from onetime.notices.models import Notification
 from onetime.vault.models import Secret
 from tests.conftest import TEST_BOT, issue_code, make_secret, text, textarea, wrong_code
@@ -96,6 +96,21 @@ def test_an_impossible_recipient_is_shown_under_its_field_and_nothing_is_stored(
     assert response.status_code == 400
     assert "Telegram @username" in field_error(response, "telegram_recipient")
     assert not Secret.objects.exists()
+
+
+def test_the_notify_code_is_read_as_the_reveal_form_reads_a_code(en):
+    code = issue_code(BOB, "bobby")
+
+    # A typo is refused without counting against the account, whose code still works.
+    typo = en.post("/", {**FORM, "notify_telegram": "@bobby", "notify_code": code[:5]})
+    spaced = f"{code[:3]} {code[3:]}"
+    created = en.post("/", {**FORM, "notify_telegram": "@bobby", "notify_code": spaced})
+
+    assert typo.status_code == 400
+    assert field_error(typo, "notify_code") == "The code has 7 digits."
+    assert created.status_code == 200
+    assert Secret.objects.get().notify_chat_id == BOB
+    assert TelegramAccount.objects.get(pk=BOB).failed_attempts == 0
 
 
 def test_a_wrong_notify_code_is_shown_under_its_field_and_nothing_is_stored(en):

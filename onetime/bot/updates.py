@@ -107,6 +107,8 @@ def parse_update(update: dict[str, Any]) -> Message | None:
         return None
     if not 0 < user_id < 2**63:  # positive (codes.services relies on it) and a bigint
         return None
+    if not -(2**63) <= chat_id < 2**63:  # a bigint: /secret stores it as the chat to notify
+        return None
     username = sender.get("username")
     first_name = sender.get("first_name")
     return Message(

@@ -8,7 +8,10 @@ Layout of a stored blob (all under AES-256-GCM with a 96-bit random nonce)::
           | 0x01 | salt(16) | nonce(12) | AESGCM(argon2id(passphrase, salt), plaintext, aad)
 
 The associated data binds the secret's id (and the outer header), so a ciphertext copied
-onto another row does not decrypt. ``key_id`` names which of ONETIME_ENCRYPTION_KEYS
+onto another row does not decrypt. For a secret bound to a Telegram account the outer
+layer's also names the account as the sender wrote it: a process that does not know the
+binding (the previous release during an upgrade or after a rollback, which would reveal it
+to anyone with the link) cannot decrypt it. ``key_id`` names which of ONETIME_ENCRYPTION_KEYS
 sealed the blob: the first key encrypts, every key decrypts, which is how keys rotate.
 The passphrase layer means that even the operator cannot read such a secret without it.
 """
@@ -50,8 +53,10 @@ def key_id(key: bytes) -> bytes:
     return hashlib.sha256(b"onetime key id\x00" + key).digest()[:4]
 
 
-def _aad(secret_id: uuid.UUID, header: bytes = b"") -> bytes:
-    return b"onetime secret\x00" + secret_id.bytes + header
+def _aad(secret_id: uuid.UUID, header: bytes = b"", telegram_recipient: str = "") -> bytes:
+    # Nothing added without a recipient: blobs sealed before bound secrets existed still open.
+    bound = b"\x00telegram " + telegram_recipient.encode() if telegram_recipient else b""
+    return b"onetime secret\x00" + secret_id.bytes + header + bound
 
 
 def _passphrase_key(passphrase: str, salt: bytes) -> bytes:
@@ -66,9 +71,17 @@ def _passphrase_key(passphrase: str, salt: bytes) -> bytes:
 
 
 def seal(
-    plaintext: bytes, *, secret_id: uuid.UUID, keys: list[bytes], passphrase: str | None
+    plaintext: bytes,
+    *,
+    secret_id: uuid.UUID,
+    keys: list[bytes],
+    passphrase: str | None,
+    telegram_recipient: str = "",
 ) -> bytes:
-    """Encrypt ``plaintext`` for the secret ``secret_id`` under the first key."""
+    """
+    Encrypt ``plaintext`` for the secret ``secret_id`` (and the Telegram account it is
+    bound to, if any) under the first key.
+    """
     if passphrase:
         salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
         sealed = AESGCM(_passphrase_key(passphrase, salt)).encrypt(
@@ -79,11 +92,17 @@ def seal(
         inner = _PLAIN + plaintext
     header = VERSION + key_id(keys[0])
     nonce = os.urandom(_NONCE)
-    return header + nonce + AESGCM(keys[0]).encrypt(nonce, inner, _aad(secret_id, header))
+    aad = _aad(secret_id, header, telegram_recipient)
+    return header + nonce + AESGCM(keys[0]).encrypt(nonce, inner, aad)
 
 
 def unseal(
-    blob: bytes, *, secret_id: uuid.UUID, keys: list[bytes], passphrase: str | None
+    blob: bytes,
+    *,
+    secret_id: uuid.UUID,
+    keys: list[bytes],
+    passphrase: str | None,
+    telegram_recipient: str = "",
 ) -> bytes:
     """
     Return the plaintext of ``blob``.
@@ -98,7 +117,7 @@ def unseal(
     if key is None:
         raise DecryptionError("no configured key matches the blob's key id")
     try:
-        inner = AESGCM(key).decrypt(nonce, sealed, _aad(secret_id, header))
+        inner = AESGCM(key).decrypt(nonce, sealed, _aad(secret_id, header, telegram_recipient))
     except InvalidTag:
         raise DecryptionError("authentication failed") from None
     if inner[:1] == _PLAIN:

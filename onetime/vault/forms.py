@@ -23,6 +23,18 @@ def ttl_choices() -> list[tuple[int, str]]:
     return [(minutes * 60, ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})]
 
 
+def clean_code(value: object) -> str:
+    """
+    Return a code from the bot as typed, without spaces ("123 4567", as some apps show it).
+    A malformed code is a typo, not a guess: it is refused here, without counting against
+    the account or the secret.
+    """
+    code = "".join(str(value).split())
+    if code and not (len(code) == 7 and code.isascii() and code.isdigit()):
+        raise forms.ValidationError(_("The code has 7 digits."))
+    return code
+
+
 class SecretForm(forms.Form):
     # strip=False: whitespace is part of a secret.
     secret = forms.CharField(
@@ -109,6 +121,9 @@ class SecretForm(forms.Form):
     def clean_notify_telegram(self) -> str:
         return self._clean_account("notify_telegram")
 
+    def clean_notify_code(self) -> str:
+        return clean_code(self.cleaned_data["notify_code"])
+
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         account, code = data.get("notify_telegram"), data.get("notify_code")
@@ -117,7 +132,7 @@ class SecretForm(forms.Form):
             self.add_error(
                 "notify_telegram", _("Enter your Telegram account: the one the code came to.")
             )
-        if account and not code:
+        if account and not code and "notify_code" not in self.errors:
             self.add_error("notify_code", _("Enter the code the bot sent you (/code)."))
         return data
 
@@ -144,9 +159,4 @@ class RevealForm(forms.Form):
     )
 
     def clean_telegram_code(self) -> str:
-        # "123 4567" as some apps show it; a malformed code is a typo, not a guess: it is
-        # refused here without counting against the secret.
-        code = "".join(str(self.cleaned_data["telegram_code"]).split())
-        if code and not (len(code) == 7 and code.isascii() and code.isdigit()):
-            raise forms.ValidationError(_("The code has 7 digits."))
-        return code
+        return clean_code(self.cleaned_data["telegram_code"])

@@ -334,6 +334,7 @@ def secret_create(
             secret_id=secret_id,
             keys=settings.ONETIME_ENCRYPTION_KEYS,
             passphrase=passphrase or None,
+            telegram_recipient=recipient.display if recipient else "",
         ),
         passphrase_required=bool(passphrase),
         telegram_recipient=recipient.display if recipient else "",
@@ -576,6 +577,9 @@ def _reveal_claimed(secret_id: uuid.UUID) -> str | None:
                 secret_id=secret_id,
                 keys=settings.ONETIME_ENCRYPTION_KEYS,
                 passphrase=None,
+                # Only secrets for anyone with the link come here: a bound one whose row
+                # says otherwise (altered by hand) does not decrypt, and stays unopened.
+                telegram_recipient="",
             )
         except crypto.DecryptionError as exc:
             logger.error("secret %s cannot be decrypted: %s", str(secret_id)[:8], exc)
@@ -630,6 +634,7 @@ def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None, telegram_code: 
                     secret_id=secret.id,
                     keys=settings.ONETIME_ENCRYPTION_KEYS,
                     passphrase=(passphrase or None) if secret.passphrase_required else None,
+                    telegram_recipient=secret.telegram_recipient,
                 )
             except crypto.DecryptionError as exc:
                 logger.error("secret %s cannot be decrypted: %s", str(secret.id)[:8], exc)
