@@ -403,6 +403,10 @@ LOGGING = {
     "loggers": {
         # Replaces Django's default handlers for "django" (its unredacted mail_admins).
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # Django logs every 4xx as a WARNING: a wrong code or passphrase, a reloaded link, a
+        # browser's /favicon.ico. They are the clients' doing and the access log has them;
+        # only a 5xx (ERROR) is worth an operator's attention.
+        "django.request": {"level": "ERROR"},
         # runserver's access log: through the redacting handler, not Django's own.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # A malformed request (400) is the client's fault: one WARNING line, no traceback.

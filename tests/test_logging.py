@@ -6,6 +6,7 @@ bot token never reaches the output, neither in a message nor in an exception's t
 import json
 import logging
 import subprocess
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from django.utils import timezone
 from onetime.codes import services as codes
 from onetime.codes.models import UserCode
 from onetime.core.logfilters import redact, traceback_without_messages
+from tests.conftest import make_secret
 from tests.processes import BOT_TOKEN, database_url, manage, run, service_env
 
 TOKEN = "123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -57,6 +59,20 @@ def test_with_the_default_format_log_lines_are_plain_text():
     [line] = [line for line in result.stderr.splitlines() if "cleanup (dry run)" in line]
     assert " INFO onetime.cleanup: cleanup (dry run): " in line
     assert not line.startswith("{")
+
+
+@pytest.mark.django_db
+def test_client_errors_log_no_warning(client, caplog):
+    locked = make_secret("x", passphrase="the right one").secret.id
+
+    answers = [
+        client.get(f"/s/{uuid.uuid4()}"),
+        client.get("/favicon.ico"),
+        client.post(f"/s/{locked}", {"passphrase": "a wrong one"}),
+    ]
+
+    assert [a.status_code for a in answers] == [404, 404, 403]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 @pytest.mark.parametrize(("name", "value"), [("LOG_FORMAT", "bogus"), ("LOG_LEVEL", "LOUD")])

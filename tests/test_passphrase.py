@@ -92,6 +92,20 @@ def test_wrong_passphrases_count_down_then_destroy_the_secret(client):
     assert afterwards.json()["status"] == "destroyed"
 
 
+def test_the_page_tells_who_typed_the_last_wrong_passphrase_why_it_is_gone(client):
+    secret_id = make_secret(PLAINTEXT, passphrase=PASSPHRASE).secret.id
+    path = f"/s/{secret_id}"
+    en = {"accept-language": "en"}
+
+    answers = [client.post(path, {"passphrase": f"guess {n}"}, headers=en) for n in range(5)]
+    later = client.post(path, {"passphrase": PASSPHRASE}, headers=en)
+
+    assert [a.status_code for a in answers] == [403] * 4 + [410]
+    assert "too many wrong passphrases destroyed the secret" in answers[-1].content.decode()
+    assert later.status_code == 410
+    assert "too many wrong" not in later.content.decode()
+
+
 def test_the_number_of_attempts_comes_from_the_settings(client, settings):
     settings.ONETIME_PASSPHRASE_ATTEMPTS = 2
     secret_id = make_secret(PLAINTEXT, passphrase=PASSPHRASE).secret.id

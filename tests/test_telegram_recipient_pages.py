@@ -199,6 +199,9 @@ def test_wrong_codes_say_how_many_tries_are_left_and_the_fifth_destroys_it(en):
     assert "4 attempts left" in field_error(first, "telegram_code")
     assert last.status_code == after.status_code == 410
     assert "The secret is destroyed" in text(last)
+    # Whoever typed the last wrong code is told why; whoever comes later is not.
+    assert "too many wrong codes destroyed the secret" in text(last)
+    assert "too many wrong codes" not in text(after)
     assert Secret.objects.get().state == "locked"
     assert Notification.objects.get().event == "locked"
 

@@ -55,8 +55,11 @@ class SecretGone(ServiceError):
 
     status_code = 410
 
-    def __init__(self, state: str, *, unwiped: Secret | None = None) -> None:
+    def __init__(self, state: str, *, unwiped: Secret | None = None, by: str = "") -> None:
         self.state = state
+        # What this very attempt used up, when it destroyed the secret: "codes" or
+        # "passphrases". Only the person who made it is told why; later visitors are not.
+        self.by = by
         # Expired by the clock while its row is still active (ciphertext and all).
         self.unwiped = unwiped
         self.code = "expired" if state == State.EXPIRED else "destroyed"
@@ -659,7 +662,7 @@ def _count_wrong_code(secret: Secret, now: datetime) -> ServiceError:
     logger.info("secret %s: wrong Telegram code, %d attempts left", str(secret.id)[:8], left)
     if left == 0:
         _end(secret, State.LOCKED, now)
-        return SecretGone(State.LOCKED)
+        return SecretGone(State.LOCKED, by="codes")
     return WrongTelegramCode(attempts_left=left)
 
 
@@ -670,7 +673,7 @@ def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
     logger.info("secret %s: wrong passphrase, %d attempts left", str(secret.id)[:8], left)
     if left == 0:
         _end(secret, State.LOCKED, now)
-        return SecretGone(State.LOCKED)
+        return SecretGone(State.LOCKED, by="passphrases")
     return WrongPassphrase(attempts_left=left)
 
 

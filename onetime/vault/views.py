@@ -33,7 +33,10 @@ def _create_page(request: HttpRequest, form: SecretForm, status: int) -> HttpRes
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     if isinstance(exc, services.SecretGone):
         return render(
-            request, "vault/gone.html", {"title": exc.detail, "state": exc.code}, status=410
+            request,
+            "vault/gone.html",
+            {"title": exc.detail, "state": exc.code, "by": exc.by},
+            status=410,
         )
     return error_page(request, exc)
 
