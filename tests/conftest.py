@@ -176,3 +176,7 @@ def wsgi_application() -> Iterator[WSGIApplication]:
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+# The headless browser, for every file with browser tests.
+from tests.browser import browser  # noqa: E402, F401

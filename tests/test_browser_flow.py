@@ -6,54 +6,20 @@ Also with JavaScript disabled (§2.4: the pages work without it).
 Screenshots of each page go to .local/screenshots/ for a human to look at.
 """
 
-import os
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
 
+from tests.browser import DESKTOP, PHONE, SCREENSHOTS, new_context
 from tests.conftest import issue_code, make_secret, wrong_code
-from tests.processes import ROOT
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / ".local" / "screenshots"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-
 SECRET = "  user: admin  \n\tpassword: correct horse battery staple\n\nпароль — ключ 🔑 \n  "
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-@pytest.fixture
-def browser(monkeypatch, no_rate_limits) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("ONETIME_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and ONETIME_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
-    # the test's own database queries (the live server answers in threads of its own).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def new_context(browser: Any, **options: Any) -> Any:
-    context = browser.new_context(**options)
-    # Fail in seconds, not Playwright's default 30, when an element never shows up.
-    context.set_default_timeout(10_000)
-    return context
 
 
 def screenshot(page: Any, name: str) -> None:
@@ -68,7 +34,7 @@ def create_secret(page: Any, base_url: str, plaintext: str, shot: str | None = N
     page.fill("textarea[name=secret]", plaintext)
     page.select_option("select[name=ttl]", "3600")
     with page.expect_navigation():
-        page.click("form button[type=submit]")
+        page.click("form button.primary")
     link = page.input_value("#share-url")
     assert re.fullmatch(rf"{re.escape(base_url)}/s/{UUID}", link), link
     return str(link)

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from onetime.vault import services
+from onetime.vault import passwords, services
 
 TTL_PRESETS = [
     (300, _("5 minutes")),
@@ -135,6 +135,36 @@ class SecretForm(forms.Form):
         if account and not code and "notify_code" not in self.errors:
             self.add_error("notify_code", _("Enter the code the bot sent you (/code)."))
         return data
+
+
+class GeneratorForm(forms.Form):
+    """The create form's password generator: a length and the character classes."""
+
+    length = forms.IntegerField(
+        label=_("Length"),
+        min_value=passwords.MIN_LENGTH,
+        max_value=passwords.MAX_LENGTH,
+        initial=passwords.DEFAULT_LENGTH,
+        widget=forms.NumberInput(attrs={"class": "length"}),
+    )
+    classes = forms.MultipleChoiceField(
+        label=_("Characters"),
+        choices=[
+            ("lower", _("a-z")),
+            ("upper", _("A-Z")),
+            ("digits", _("0-9")),
+            ("symbols", _("!#$%")),
+        ],
+        initial=list(passwords.CLASSES),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one kind of character.")},
+    )
+
+    def password(self) -> str:
+        """Return a new password as the (valid) form asks."""
+        return passwords.generate_password(
+            length=self.cleaned_data["length"], classes=self.cleaned_data["classes"]
+        )
 
 
 class RevealForm(forms.Form):

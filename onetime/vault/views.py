@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onetime.core.errors import ServiceError, error_page
 from onetime.core.ratelimit import client_ip
 from onetime.vault import services
-from onetime.vault.forms import RevealForm, SecretForm
+from onetime.vault.forms import GeneratorForm, RevealForm, SecretForm
 from onetime.vault.links import receipt_url, secret_url
 from onetime.vault.models import Secret
 
@@ -25,9 +25,27 @@ def _bot(bot: str | None) -> dict[str, str | None]:
     }
 
 
-def _create_page(request: HttpRequest, form: SecretForm, status: int) -> HttpResponse:
-    context = {"form": form, **_bot(services.telegram_bot() if form.telegram else None)}
+def _create_page(
+    request: HttpRequest, form: SecretForm, status: int, generator: GeneratorForm | None = None
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "generator": generator or GeneratorForm(prefix="generator"),
+        **_bot(services.telegram_bot() if form.telegram else None),
+    }
     return render(request, "vault/create.html", context, status=status)
+
+
+def _generate(request: HttpRequest) -> HttpResponse:
+    """
+    The generator without JavaScript: the form comes back as it was sent, its secret field
+    holding a new password. Nothing is stored.
+    """
+    generator = GeneratorForm(request.POST, prefix="generator")
+    if not generator.is_valid():
+        return _create_page(request, SecretForm(initial=request.POST.dict()), 400, generator)
+    form = SecretForm(initial={**request.POST.dict(), "secret": generator.password()})
+    return _create_page(request, form, 200, generator)
 
 
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
@@ -53,6 +71,8 @@ _CREATE_ERROR_FIELD: dict[type[ServiceError], str | None] = {
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and "generate" in request.POST:
+        return _generate(request)
     form = SecretForm(request.POST if request.method == "POST" else None)
     if request.method != "POST" or not form.is_valid():
         return _create_page(request, form, status=400 if form.is_bound else 200)
