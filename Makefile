@@ -65,7 +65,13 @@ database: ## Start the local PostgreSQL if it is down; create the test run's dat
 migrations-check: $(STAMP) ## Fail if a model change has no migration
 	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 
-pytest: $(STAMP) database ## Only the tests: PostgreSQL first, then the `sqlite` subset on SQLite
+# axe-core for the browser tests' accessibility scan (package.json; a test tool, never served).
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package-lock.json
+	if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "npm is missing: the accessibility scan will be skipped"; fi
+
+pytest: $(STAMP) $(NODE_STAMP) database ## Only the tests: PostgreSQL first, then the `sqlite` subset on SQLite
 	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 	mkdir -p .local
 	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/.local/sqlite.sqlite3 $(BIN)/pytest -m sqlite -q $(PYTEST_ARGS)
@@ -125,4 +131,4 @@ bench-servers: bench-tools ## gunicorn sync/gthread, granian WSGI and production
 	BENCH_ADMIN_URL=$(BENCH_ADMIN_URL) timeout --signal=INT --kill-after=60 900 $(BIN)/python bench/run.py --servers $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment and local data (.local holds dev keys!)
-	rm -rf $(VENV) .local staticfiles .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .local staticfiles .mypy_cache .pytest_cache .ruff_cache node_modules

@@ -4,16 +4,22 @@ The headless browser the browser tests drive (Debian's chromium through playwrig
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from django.db import connection
 
 from tests.processes import ROOT
 
+T = TypeVar("T")
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / ".local" / "screenshots"
+# axe-core from the npm registry (package.json; `make test` installs it).
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -42,3 +48,20 @@ def new_context(browser: Any, **options: Any) -> Any:
     # Fail in seconds, not Playwright's default 30, when an element never shows up.
     context.set_default_timeout(10_000)
     return context
+
+
+def off_the_event_loop(call: Callable[[], T]) -> T:
+    """
+    Run ``call`` (database work) in a thread of its own, whose connection closes with it: one
+    opened in the test's thread, under Playwright's event loop, would outlive the test and
+    block the test database's removal.
+    """
+
+    def run() -> T:
+        try:
+            return call()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
