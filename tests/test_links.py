@@ -46,8 +46,8 @@ def create_via_form(host: str, server_port: str, secure: bool = False) -> tuple[
     )
     assert response.status_code == 200
     page = response.content.decode()
-    share = re.search(r'id="share-url"[^>]*value="([^"]+)"', page)
-    receipt = re.search(r'id="receipt-url"[^>]*value="([^"]+)"', page)
+    share = re.search(r'id="share-url"[^>]*>([^<]+)</code>', page)
+    receipt = re.search(r'id="receipt-url"[^>]*>([^<]+)</code>', page)
     assert share
     assert receipt
     return share.group(1), receipt.group(1)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onetime.core.errors import ServiceError, error_page
+from onetime.core.qr import qr_svg
 from onetime.core.ratelimit import client_ip
 from onetime.vault import services
 from onetime.vault.forms import GeneratorForm, RevealForm, SecretForm
@@ -93,12 +94,15 @@ def create(request: HttpRequest) -> HttpResponse:
         return _service_error(request, exc)
     # Rendered in answer to the POST, never redirected to: a redirect would put the
     # receipt token into a URL that browsers and proxies record.
+    url = secret_url(request, created.secret.id)
     return render(
         request,
         "vault/created.html",
         {
             "secret": created.secret,
-            "url": secret_url(request, created.secret.id),
+            "url": url,
+            # Inline in this never-cached page: no request of its own carries the link.
+            "qr": qr_svg(url),
             "receipt_url": receipt_url(request, created.receipt_token),
         },
     )
