@@ -55,7 +55,10 @@ def test_it_creates_a_secret_and_shows_the_link_the_expiry_and_the_receipt_link(
     page = text(response)
     assert f'value="http://testserver/s/{secret.id}"' in page
     assert secret.expires_at == T0 + timedelta(hours=1)
-    assert '<time datetime="2030-01-02T04:04:05+00:00">2030-01-02 04:04 UTC</time>' in page
+    assert (
+        '<time class="local-time" datetime="2030-01-02T04:04:05Z">2030-01-02 04:04 UTC</time>'
+        in page
+    )
     receipt = re.search(r'value="http://testserver(/r/[A-Za-z0-9_-]{32})"', page)
     assert receipt, "no receipt link on the page"
     assert "hunter2" not in page
