@@ -8,7 +8,9 @@ Screenshots of each page go to .local/screenshots/ for a human to look at.
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -183,4 +185,48 @@ def test_the_recipient_of_a_telegram_bound_secret_enters_the_code_from_the_bot(
         page.click("form button[type=submit]")
 
     assert page.input_value("textarea#secret") == SECRET
+    context.close()
+
+
+def test_the_sender_sees_local_times_and_confirms_a_burn(browser, live_server):
+    context = new_context(browser, locale="en-US", viewport=PHONE, timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    create_secret(page, live_server.url, "hunter2")
+    expiry = page.locator("time.local-time")
+    utc = datetime.fromisoformat(str(expiry.get_attribute("datetime")))
+    tokyo = utc.astimezone(ZoneInfo("Asia/Tokyo"))
+
+    # localtime.js rewrote the server's UTC into the reader's zone, keeping UTC in the title.
+    assert expiry.get_attribute("title") == f"{utc:%Y-%m-%d %H:%M} UTC"
+    assert f"{tokyo:%H:%M}" in expiry.inner_text()
+    assert "GMT+9" in expiry.inner_text()
+    assert "the secret is destroyed in 1 hour (" in page.inner_text("main")
+    receipt_link = page.inner_text("#receipt-url")
+
+    page.goto(receipt_link)
+    assert "GMT+9" in page.inner_text("dl")
+    with page.expect_navigation():
+        page.click("button.danger")
+    assert page.locator("h2#burn-confirm").is_visible()
+    assert page.locator(".state-active").is_visible()
+    screenshot(page, "13-burn-confirm-light-phone-en")
+    with page.expect_navigation():
+        page.click("button.danger")
+
+    assert page.locator(".state-burned").is_visible()
+    assert page.locator("button.danger").count() == 0
+    context.close()
+
+
+def test_without_javascript_times_stay_in_utc(browser, live_server):
+    context = new_context(
+        browser, locale="ru-RU", timezone_id="Asia/Tokyo", java_script_enabled=False
+    )
+    page = context.new_page()
+    create_secret(page, live_server.url, "hunter2")
+    expiry = page.locator("time.local-time")
+    utc = datetime.fromisoformat(str(expiry.get_attribute("datetime")))
+
+    assert expiry.inner_text() == f"{utc:%Y-%m-%d %H:%M} UTC"
+    assert "через 1 час (" in page.inner_text("main")
     context.close()

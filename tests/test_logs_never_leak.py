@@ -165,6 +165,7 @@ def test_the_web_flow_logs_no_secret_passphrase_token_or_full_id(client, canary,
     assert client.get(secret).status_code == 410
     assert client.get(receipt).status_code == 200
     assert client.post(f"{receipt}/burn").status_code == 200
+    assert client.post(f"{receipt}/burn", {"confirm": "yes"}).status_code == 200
     assert client.get(f"/s/{uuid.uuid4()}").status_code == 404
 
     logs = captured.logs()
@@ -249,7 +250,8 @@ def test_an_error_report_carries_no_full_id_or_token(
     assert (
         post_json(crashing_client, f"/api/v1/secrets/{canary.secret_id}/reveal").status_code == 500
     )
-    assert crashing_client.post(f"/r/{canary.receipt_token}/burn").status_code == 500
+    burning = crashing_client.post(f"/r/{canary.receipt_token}/burn", {"confirm": "yes"})
+    assert burning.status_code == 500
 
     # The secret is still active: whoever reads the report could open it.
     assert_not_in(captured.error_reports(), canary.secret_id, canary.receipt_token)

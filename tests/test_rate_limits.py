@@ -182,6 +182,18 @@ def test_the_fourth_lookup_from_one_ip_is_refused(limits, frozen, method, path, 
     assert getattr(Client(REMOTE_ADDR=OTHER_IP), method)(path).status_code == 200
 
 
+def test_a_refused_confirmed_burn_from_the_page_burns_nothing(limits, frozen):
+    limits.ONETIME_RATE_LOOKUP = (1, 60)
+    created = make_secret()
+    browser = Client(REMOTE_ADDR=IP)
+    assert browser.post(f"/r/{created.receipt_token}/burn").status_code == 200  # the question
+
+    refused = browser.post(f"/r/{created.receipt_token}/burn", {"confirm": "yes"})
+
+    assert refused.status_code == 429
+    assert Secret.objects.get().state == Secret.State.ACTIVE
+
+
 def test_lookups_have_their_own_allowance(limits, frozen):
     limits.ONETIME_RATE_LOOKUP = (1, 60)
     limits.ONETIME_RATE_REVEAL = (1, 60)

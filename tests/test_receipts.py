@@ -167,6 +167,7 @@ def test_the_receipt_never_gives_the_share_link_away(client):
         client.get(f"/r/{token}"),
         burn(client, token),
         client.post(f"/r/{token}/burn"),
+        client.post(f"/r/{token}/burn", {"confirm": "yes"}),
         receipt(client, token),
         client.get(f"/r/{token}"),
     ]
@@ -254,7 +255,7 @@ def test_the_receipt_page_shows_an_expired_secret(client, frozen):
     assert "state-expired" in page.content.decode()
 
 
-def test_the_page_burns_with_a_post(client):
+def test_the_page_asks_once_then_burns_with_a_second_post(client):
     created = make_secret()
     token = created.receipt_token
 
@@ -262,20 +263,62 @@ def test_the_page_burns_with_a_post(client):
     assert looked.status_code == 405
     assert Secret.objects.get(pk=created.secret.id).state == Secret.State.ACTIVE
 
-    burned = client.post(f"/r/{token}/burn")
+    asked = client.post(f"/r/{token}/burn")
+
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "state-active" in page
+    assert 'name="confirm" value="yes"' in page
+    assert f'href="/r/{token}"' in page  # cancel: back to the receipt, by GET
+    assert Secret.objects.get(pk=created.secret.id).state == Secret.State.ACTIVE
+
+    burned = client.post(f"/r/{token}/burn", {"confirm": "yes"})
 
     assert burned.status_code == 200
     assert "state-burned" in burned.content.decode()
+    assert 'name="confirm"' not in burned.content.decode()
     assert Secret.objects.get(pk=created.secret.id).state == Secret.State.BURNED
     assert reveal(client, created.secret.id).json()["status"] == "destroyed"
 
 
+@pytest.mark.parametrize("confirm", ["", "no", "YES", "1"])
+def test_anything_but_confirm_yes_only_asks(client, confirm):
+    created = make_secret()
+
+    asked = client.post(f"/r/{created.receipt_token}/burn", {"confirm": confirm})
+
+    assert asked.status_code == 200
+    assert 'name="confirm" value="yes"' in asked.content.decode()
+    assert Secret.objects.get(pk=created.secret.id).state == Secret.State.ACTIVE
+
+
+def test_the_question_is_not_asked_for_a_secret_that_is_no_longer_active(client):
+    created = make_secret()
+    assert reveal(client, created.secret.id).status_code == 200
+
+    asked = client.post(f"/r/{created.receipt_token}/burn")
+
+    assert asked.status_code == 200
+    assert "state-revealed" in asked.content.decode()
+    assert 'name="confirm"' not in asked.content.decode()
+    assert "/burn" not in asked.content.decode()
+
+
+def test_the_receipt_says_why_it_has_no_share_link_and_offers_another(client):
+    page = client.get(f"/r/{make_secret().receipt_token}", HTTP_ACCEPT_LANGUAGE="en")
+
+    content = page.content.decode()
+    assert "never shows the link to the secret" in content
+    assert '<a class="button" href="/">Create another secret</a>' in content
+
+
 def test_the_page_after_a_burn_offers_no_language_link(client):
-    # Rendered for the POST, a ?lang= link would GET the burn URL (405).
+    # Rendered for a POST, a ?lang= link would GET the burn URL (405).
     token = make_secret().receipt_token
 
     assert "?lang=" in client.get(f"/r/{token}").content.decode()
     assert "?lang=" not in client.post(f"/r/{token}/burn").content.decode()
+    assert "?lang=" not in client.post(f"/r/{token}/burn", {"confirm": "yes"}).content.decode()
 
 
 def test_the_page_answers_404_for_an_unknown_token(client):
@@ -284,3 +327,5 @@ def test_the_page_answers_404_for_an_unknown_token(client):
     assert response.status_code == 404
     assert "text/html" in response["Content-Type"]
     assert client.post("/r/abcdefghijklmnopqrstuvwxyz012345/burn").status_code == 404
+    unknown = client.post("/r/abcdefghijklmnopqrstuvwxyz012345/burn", {"confirm": "yes"})
+    assert unknown.status_code == 404

@@ -55,7 +55,10 @@ def test_it_creates_a_secret_and_shows_the_link_the_expiry_and_the_receipt_link(
     page = text(response)
     assert f'<code id="share-url" class="link">http://testserver/s/{secret.id}</code>' in page
     assert secret.expires_at == T0 + timedelta(hours=1)
-    assert '<time datetime="2030-01-02T04:04:05+00:00">2030-01-02 04:04 UTC</time>' in page
+    assert (
+        '<time class="local-time" datetime="2030-01-02T04:04:05Z">2030-01-02 04:04 UTC</time>'
+        in page
+    )
     receipt = re.search(r'class="link">http://testserver(/r/[A-Za-z0-9_-]{32})</code>', page)
     assert receipt, "no receipt link on the page"
     assert "hunter2" not in page

@@ -156,25 +156,40 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
         found = services.receipt_get(token=token, client_ip=client_ip(request))
     except ServiceError as exc:
         return error_page(request, exc)
-    return _receipt_page(request, found, token, after_burn=False)
+    return _receipt_page(request, found, token, posted=False)
 
 
 @require_POST
 def receipt_burn(request: HttpRequest, token: str) -> HttpResponse:
+    """
+    Ask before burning: the receipt's button POSTs here and gets the question, whose form
+    POSTs again with confirm=yes, and only that burns. No JavaScript involved.
+    """
+    confirmed = request.POST.get("confirm") == "yes"
     try:
-        found = services.receipt_burn(token=token, client_ip=client_ip(request))
+        if confirmed:
+            found = services.receipt_burn(token=token, client_ip=client_ip(request))
+        else:
+            found = services.receipt_get(token=token, client_ip=client_ip(request))
     except ServiceError as exc:
         return error_page(request, exc)
-    return _receipt_page(request, found, token, after_burn=True)
+    return _receipt_page(request, found, token, posted=True, confirm_burn=not confirmed)
 
 
 def _receipt_page(
-    request: HttpRequest, found: Secret, token: str, *, after_burn: bool
+    request: HttpRequest,
+    found: Secret,
+    token: str,
+    *,
+    posted: bool,
+    confirm_burn: bool = False,
 ) -> HttpResponse:
     context = {
         "secret": found,
         "token": token,
-        "after_burn": after_burn,
+        # Rendered for a POST: a ?lang= link would GET the burn URL (405).
+        "posted": posted,
+        "confirm_burn": confirm_burn,
         "locked_by_codes": services.locked_by_codes(found),
         # Whether notifications are on is worth a line only where they exist.
         "telegram": bool(settings.TELEGRAM_BOT_TOKEN) or found.notify_chat_id is not None,
