@@ -48,6 +48,7 @@ class SecretNotFound(ServiceError):
     status_code = 404
     code = "not_found"
     default_detail = _("There is no such secret. Check that the link was copied in full.")
+    title = _("Secret not found")
 
 
 class SecretGone(ServiceError):
@@ -169,6 +170,7 @@ class ReceiptNotFound(ServiceError):
     status_code = 404
     code = "not_found"
     default_detail = _("There is no such receipt, or it is older than the retention period.")
+    title = _("Receipt not found")
 
 
 @dataclass(frozen=True)
@@ -401,6 +403,7 @@ def _read_active(secret_id: uuid.UUID) -> Secret:
             "id",
             "state",
             "passphrase_required",
+            "failed_attempts",
             "telegram_recipient",
             "notify_chat_id",
             "expires_at",
