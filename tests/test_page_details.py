@@ -142,6 +142,7 @@ def test_the_recipient_page_tells_the_attempts_left_before_the_first_try(client,
 
     assert "Attempts to enter the passphrase: 4. After the last wrong one" in text(offer)
     assert re.search(r'<input type="password" name="passphrase"[^>]* autofocus', text(offer))
+    assert 'aria-describedby="id_passphrase_attempts"' in text(offer)
     assert 'data-toggle-password="id_passphrase"' in text(offer)
 
     client.post(f"/s/{created.secret.id}", {"passphrase": "wrong"})

@@ -140,6 +140,9 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
     first = "telegram_code" if meta.telegram_recipient else "passphrase"
     if meta.telegram_recipient or meta.passphrase_required:
         form.fields[first].widget.attrs["autofocus"] = True
+    if meta.passphrase_required and "passphrase" not in form.errors:
+        # The attempts left, said under the field (reveal.html) and read with it.
+        form.fields["passphrase"].widget.attrs["aria-describedby"] = "id_passphrase_attempts"
     context = {
         "secret": meta,
         "form": form,
