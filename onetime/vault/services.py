@@ -392,6 +392,12 @@ def secret_get(*, secret_id: uuid.UUID, client_ip: str) -> Secret:
     return _read_active(secret_id)
 
 
+def passphrase_attempts_left(secret: Secret) -> int:
+    """Return how many wrong passphrases ``secret`` still allows, for its page."""
+    failed = Secret.objects.filter(pk=secret.pk).values_list("failed_attempts", flat=True).first()
+    return max(0, settings.ONETIME_PASSPHRASE_ATTEMPTS - (failed or 0))
+
+
 def _read_active(secret_id: uuid.UUID) -> Secret:
     """
     Return the active secret, read without a lock or a transaction (the metadata GET, and
@@ -403,7 +409,6 @@ def _read_active(secret_id: uuid.UUID) -> Secret:
             "id",
             "state",
             "passphrase_required",
-            "failed_attempts",
             "telegram_recipient",
             "notify_chat_id",
             "expires_at",

@@ -147,7 +147,9 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
         "secret": meta,
         "form": form,
         # Told before the first try, not only after a wrong one.
-        "attempts_left": max(0, settings.ONETIME_PASSPHRASE_ATTEMPTS - meta.failed_attempts),
+        "attempts_left": (
+            services.passphrase_attempts_left(meta) if meta.passphrase_required else None
+        ),
         **_bot(services.recipient_bot(meta)),
     }
     return render(request, "vault/reveal.html", context, status=status)
