@@ -7,6 +7,7 @@ a human, translated ``detail``. The API answers ``{"status": code, "detail": ...
 
 import contextlib
 import logging
+import math
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -15,6 +16,7 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -28,6 +30,8 @@ class ServiceError(Exception):
     status_code = 400
     code = "invalid"
     default_detail: str | Promise = _("The request is invalid.")
+    # The error page's heading: a few words; the detail explains below it.
+    title: str | Promise = _("Invalid request")
 
     def __init__(self, detail: str | Promise | None = None, **extra: Any) -> None:
         self.detail = detail if detail is not None else self.default_detail
@@ -46,18 +50,21 @@ class TooLarge(ServiceError):
     status_code = 413
     code = "too_large"
     default_detail = _("The request is too large.")
+    title = _("Too large")
 
 
 class MethodNotAllowed(ServiceError):
     status_code = 405
     code = "method_not_allowed"
     default_detail = _("This method is not allowed here.")
+    title = _("Not allowed")
 
 
 class RateLimited(ServiceError):
     status_code = 429
     code = "rate_limited"
-    default_detail = _("Too many requests. Please try again later.")
+    default_detail = _("You have sent more requests than the service allows in a short time.")
+    title = _("Too many requests")
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after=retry_after)
@@ -71,9 +78,22 @@ class Unavailable(ServiceError):
     status_code = 503
     code = "unavailable"
     default_detail = _("The service is temporarily unavailable. Please try again shortly.")
+    title = _("Temporarily unavailable")
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+
+
+def wait_text(seconds: int) -> str:
+    """Return how long to wait before trying again, in the active language, rounded up."""
+    if seconds < 60:
+        return ngettext("Try again in %(n)d second.", "Try again in %(n)d seconds.", seconds) % {
+            "n": seconds
+        }
+    minutes = math.ceil(seconds / 60)
+    return ngettext("Try again in %(n)d minute.", "Try again in %(n)d minutes.", minutes) % {
+        "n": minutes
+    }
 
 
 def error_body(code: str, detail: str | Promise, **extra: Any) -> dict[str, Any]:
@@ -157,7 +177,12 @@ def error_page(request: HttpRequest, exc: ServiceError) -> HttpResponse:
             response = render(
                 request,
                 "core/error.html",
-                {"title": exc.detail, "status": exc.status_code},
+                {
+                    "title": exc.title,
+                    "detail": exc.detail,
+                    "status": exc.status_code,
+                    "wait": wait_text(exc.retry_after) if isinstance(exc, RateLimited) else "",
+                },
                 status=exc.status_code,
             )
             for name, value in exc.headers().items():

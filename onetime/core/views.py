@@ -19,19 +19,22 @@ logger = logging.getLogger(__name__)
 class _NotFound(ServiceError):
     status_code = 404
     code = "not_found"
-    default_detail = _("Not found.")
+    default_detail = _("There is no page at this address. Check that the link was copied in full.")
+    title = _("Page not found")
 
 
 class _ServerError(ServiceError):
     status_code = 500
     code = "server_error"
     default_detail = _("Something went wrong on our side. Please try again.")
+    title = _("Something went wrong")
 
 
 class _CsrfFailed(ServiceError):
     status_code = 403
     code = "csrf_failed"
     default_detail = _("The form has expired. Go back, reload the page and try again.")
+    title = _("The form has expired")
 
 
 class _BadRequest(ServiceError):
@@ -44,6 +47,7 @@ class _BadHost(ServiceError):
     status_code = 400
     code = "bad_host"
     default_detail = _("This server does not serve the host named in the request.")
+    title = _("Unknown host")
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

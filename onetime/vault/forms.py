@@ -115,6 +115,15 @@ class SecretForm(forms.Form):
                 ) from None
         return value
 
+    def clean_secret(self) -> str:
+        """
+        Return the secret with the line breaks the person typed: browsers send a
+        textarea's lines joined by CR LF (HTML), so the form turns CR LF and CR into LF.
+        The API stores its bytes exactly as sent.
+        """
+        value = str(self.cleaned_data["secret"])
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+
     def clean_telegram_recipient(self) -> str:
         return self._clean_account("telegram_recipient")
 

@@ -48,6 +48,7 @@ class SecretNotFound(ServiceError):
     status_code = 404
     code = "not_found"
     default_detail = _("There is no such secret. Check that the link was copied in full.")
+    title = _("Secret not found")
 
 
 class SecretGone(ServiceError):
@@ -169,6 +170,7 @@ class ReceiptNotFound(ServiceError):
     status_code = 404
     code = "not_found"
     default_detail = _("There is no such receipt, or it is older than the retention period.")
+    title = _("Receipt not found")
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,12 @@ def secret_get(*, secret_id: uuid.UUID, client_ip: str) -> Secret:
     """Return the active secret without consuming it; raise SecretNotFound or SecretGone."""
     ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
     return _read_active(secret_id)
+
+
+def passphrase_attempts_left(secret: Secret) -> int:
+    """Return how many wrong passphrases ``secret`` still allows, for its page."""
+    failed = Secret.objects.filter(pk=secret.pk).values_list("failed_attempts", flat=True).first()
+    return max(0, settings.ONETIME_PASSPHRASE_ATTEMPTS - (failed or 0))
 
 
 def _read_active(secret_id: uuid.UUID) -> Secret:

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from onetime.core.errors import ServiceError, error_page
+from onetime.core.errors import RateLimited, ServiceError, error_page, wait_text
 from onetime.core.qr import qr_svg
 from onetime.core.ratelimit import client_ip
 from onetime.vault import services
@@ -91,6 +91,17 @@ def create(request: HttpRequest) -> HttpResponse:
         if exc.status_code in {400, 413}:
             form.add_error(_CREATE_ERROR_FIELD.get(type(exc), "secret"), str(exc.detail))
             return _create_page(request, form, status=exc.status_code)
+        if isinstance(exc, RateLimited):
+            # The form again, with what the person typed (not the passphrase, which a
+            # password field never shows back), and how long to wait.
+            wait = wait_text(exc.retry_after)
+            form.add_error(
+                None, _("Too many requests from your address. %(wait)s") % {"wait": wait}
+            )
+            page = _create_page(request, form, status=exc.status_code)
+            for name, value in exc.headers().items():
+                page[name] = value
+            return page
         return _service_error(request, exc)
     # Rendered in answer to the POST, never redirected to: a redirect would put the
     # receipt token into a URL that browsers and proxies record.
@@ -141,12 +152,30 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
         except ServiceError as exc:
             return _service_error(request, exc)
         else:
-            return render(request, "vault/revealed.html", {"plaintext": plaintext})
+            # As many rows as lines (long lines scroll sideways), within a screenful.
+            rows = min(max(plaintext.count("\n") + 1, 2), 30)
+            context = {"plaintext": plaintext, "rows": rows}
+            return render(request, "vault/revealed.html", context)
     try:
         meta = services.secret_get(secret_id=secret_id, client_ip=client_ip(request))
     except ServiceError as exc:
         return _service_error(request, exc)
-    context = {"secret": meta, "form": form, **_bot(services.recipient_bot(meta))}
+    # The first field to fill has the focus: the code, else the passphrase.
+    first = "telegram_code" if meta.telegram_recipient else "passphrase"
+    if meta.telegram_recipient or meta.passphrase_required:
+        form.fields[first].widget.attrs["autofocus"] = True
+    if meta.passphrase_required and "passphrase" not in form.errors:
+        # The attempts left, said under the field (reveal.html) and read with it.
+        form.fields["passphrase"].widget.attrs["aria-describedby"] = "id_passphrase_attempts"
+    context = {
+        "secret": meta,
+        "form": form,
+        # Told before the first try, not only after a wrong one.
+        "attempts_left": (
+            services.passphrase_attempts_left(meta) if meta.passphrase_required else None
+        ),
+        **_bot(services.recipient_bot(meta)),
+    }
     return render(request, "vault/reveal.html", context, status=status)
 
 
