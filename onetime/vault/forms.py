@@ -35,6 +35,22 @@ def clean_code(value: object) -> str:
     return code
 
 
+# A Telegram @username or id: typed as is, never corrected or capitalised by the keyboard.
+ACCOUNT_ATTRS = {"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+
+
+def code_field() -> forms.CharField:
+    """Return a field for a 7-digit code from the bot (the create and reveal forms)."""
+    return forms.CharField(
+        label=_("Code from the bot"),
+        required=False,
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "class": "code mono"}
+        ),
+    )
+
+
 class SecretForm(forms.Form):
     # strip=False: whitespace is part of a secret.
     secret = forms.CharField(
@@ -56,9 +72,7 @@ class SecretForm(forms.Form):
         label=_("Only for this Telegram user (optional)"),
         required=False,
         max_length=64,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
-        ),
+        widget=forms.TextInput(attrs=ACCOUNT_ATTRS),
         help_text=_(
             "A @username or a numeric user id. Only that account can open the link, with a "
             "code from our Telegram bot."
@@ -68,23 +82,10 @@ class SecretForm(forms.Form):
         label=_("My Telegram account"),
         required=False,
         max_length=64,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
-        ),
+        widget=forms.TextInput(attrs=ACCOUNT_ATTRS),
         help_text=_("@username or numeric id"),
     )
-    notify_code = forms.CharField(
-        label=_("Code from the bot"),
-        required=False,
-        max_length=16,
-        widget=forms.TextInput(
-            attrs={
-                "inputmode": "numeric",
-                "autocomplete": "one-time-code",
-                "class": "code mono",
-            }
-        ),
-    )
+    notify_code = code_field()
     TELEGRAM_FIELDS = ("telegram_recipient", "notify_telegram", "notify_code")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -184,18 +185,7 @@ class RevealForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
     # Rendered for a secret bound to a Telegram account only.
-    telegram_code = forms.CharField(
-        label=_("Code from the bot"),
-        required=False,
-        max_length=16,
-        widget=forms.TextInput(
-            attrs={
-                "inputmode": "numeric",
-                "autocomplete": "one-time-code",
-                "class": "code mono",
-            }
-        ),
-    )
+    telegram_code = code_field()
 
     def clean_telegram_code(self) -> str:
         return clean_code(self.cleaned_data["telegram_code"])

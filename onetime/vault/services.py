@@ -663,26 +663,32 @@ def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None, telegram_code: 
     return plaintext.decode("utf-8")
 
 
-def _count_wrong_code(secret: Secret, now: datetime) -> ServiceError:
-    attempts = secret.failed_codes + 1
-    left = max(0, codes.FAILURES_PER_CODE - attempts)
-    Secret.objects.filter(pk=secret.pk).update(failed_codes=attempts)
-    logger.info("secret %s: wrong Telegram code, %d attempts left", str(secret.id)[:8], left)
+def _count_wrong(secret: Secret, now: datetime, *, counter: str, limit: int, guess: str) -> int:
+    """
+    Count one more wrong ``guess`` in the row's ``counter`` field, under the row lock; the
+    ``limit``-th destroys the secret. Return the attempts left (0: destroyed).
+    """
+    attempts: int = getattr(secret, counter) + 1
+    left = max(0, limit - attempts)
+    Secret.objects.filter(pk=secret.pk).update(**{counter: attempts})
+    logger.info("secret %s: wrong %s, %d attempts left", str(secret.id)[:8], guess, left)
     if left == 0:
         _end(secret, State.LOCKED, now)
-        return SecretGone(State.LOCKED, by="codes")
-    return WrongTelegramCode(attempts_left=left)
+    return left
+
+
+def _count_wrong_code(secret: Secret, now: datetime) -> ServiceError:
+    limit = codes.FAILURES_PER_CODE
+    left = _count_wrong(secret, now, counter="failed_codes", limit=limit, guess="Telegram code")
+    return WrongTelegramCode(attempts_left=left) if left else SecretGone(State.LOCKED, by="codes")
 
 
 def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
-    attempts = secret.failed_attempts + 1
-    left = max(0, settings.ONETIME_PASSPHRASE_ATTEMPTS - attempts)
-    Secret.objects.filter(pk=secret.pk).update(failed_attempts=attempts)
-    logger.info("secret %s: wrong passphrase, %d attempts left", str(secret.id)[:8], left)
-    if left == 0:
-        _end(secret, State.LOCKED, now)
-        return SecretGone(State.LOCKED, by="passphrases")
-    return WrongPassphrase(attempts_left=left)
+    limit = settings.ONETIME_PASSPHRASE_ATTEMPTS
+    left = _count_wrong(secret, now, counter="failed_attempts", limit=limit, guess="passphrase")
+    if left:
+        return WrongPassphrase(attempts_left=left)
+    return SecretGone(State.LOCKED, by="passphrases")
 
 
 def receipt_get(*, token: str, client_ip: str) -> Secret:
