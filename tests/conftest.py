@@ -8,7 +8,9 @@ import io
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from wsgiref.types import WSGIApplication
 
@@ -18,6 +20,7 @@ from django.db import close_old_connections
 from django.test import Client
 
 from onetime.codes import services as codes
+from onetime.core import envelope as zk
 from onetime.vault import services
 from onetime.wsgi import application
 from tests.fake_telegram import FakeTelegram
@@ -35,6 +38,54 @@ def make_secret(
     return services.secret_create(
         plaintext=plaintext, ttl=ttl, passphrase=passphrase, client_ip="192.0.2.1", **telegram
     )
+
+
+@dataclass(frozen=True)
+class ClientSecret:
+    """A secret encrypted as a client encrypts it (§2.7), with what its link holds."""
+
+    created: services.CreatedSecret
+    key: bytes
+    passphrase: str | None
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.created.secret.id
+
+    def proof(self, passphrase: str | None = None) -> str:
+        """Return the passphrase_proof (base64url) that ``passphrase`` (or the right one) gives."""
+        stretched = zk.stretch(passphrase or str(self.passphrase), self.id)
+        proof = zk.derive(self.key, self.id, stretched).proof
+        assert proof is not None
+        return zk.b64encode(proof)
+
+    def open(self, ciphertext: str) -> str:
+        """Return the plaintext of a reveal's ``ciphertext``, as a client opens it."""
+        stretched = zk.stretch(self.passphrase, self.id) if self.passphrase else None
+        envelope = zk.b64decode(ciphertext)
+        return zk.open_envelope(envelope, key=self.key, sid=self.id, stretched=stretched).decode()
+
+
+def make_client_secret(
+    plaintext: str = "correct horse battery staple",
+    *,
+    ttl: int | None = None,
+    passphrase: str | None = None,
+    **telegram: Any,
+) -> ClientSecret:
+    """Create a client-encrypted secret through the service, as the API would."""
+    key = zk.new_key()
+    envelope, proof = zk.seal(plaintext.encode(), key=key, passphrase=passphrase)
+    created = services.secret_create(
+        plaintext=None,
+        envelope=envelope,
+        passphrase_proof=proof,
+        ttl=ttl,
+        passphrase=None,
+        client_ip="192.0.2.1",
+        **telegram,
+    )
+    return ClientSecret(created=created, key=key, passphrase=passphrase)
 
 
 # The bot of the tests that need one configured (but never talk to it).

@@ -17,7 +17,16 @@ def test_it_creates_a_secret_and_answers_with_the_link(client):
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "url", "expires_at", "receipt_url", "telegram_recipient", "notify"}
+    assert set(body) == {
+        "id",
+        "url",
+        "expires_at",
+        "receipt_url",
+        "telegram_recipient",
+        "notify",
+        "encryption",
+    }
+    assert body["encryption"] == "server"
     assert (body["telegram_recipient"], body["notify"]) == (None, False)
     assert body["url"] == f"http://testserver/s/{body['id']}"
     assert body["receipt_url"].startswith("http://testserver/r/")
@@ -77,6 +86,8 @@ def test_metadata_never_consumes(client):
             "id": str(created.secret.id),
             "expires_at": meta.json()["expires_at"],
             "passphrase_required": False,
+            "encryption": "server",
+            "key_check": None,
             "telegram_recipient": None,
             "telegram_bot": None,
         }

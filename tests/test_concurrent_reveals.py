@@ -23,9 +23,10 @@ from django.test import Client
 from django.utils.html import escape
 
 from onetime.codes.models import UserCode
+from onetime.core import envelope as zk
 from onetime.vault import crypto
 from onetime.vault.models import Secret
-from tests.conftest import issue_code, make_secret, post_json
+from tests.conftest import issue_code, make_client_secret, make_secret, post_json
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -242,6 +243,44 @@ def test_it_counts_concurrent_wrong_passphrases_exactly_and_destroys_at_the_limi
         row = Secret.objects.get(pk=secret_id)
         assert row.failed_attempts == 5
         assert (row.state, row.ciphertext) == (Secret.State.LOCKED, None)
+
+
+ZERO_KNOWLEDGE_TRIALS = 5
+
+
+def test_it_gives_a_client_encrypted_envelope_to_exactly_one_of_32_reveals(racers):
+    for trial in range(ZERO_KNOWLEDGE_TRIALS):
+        plaintext = unique_plaintext(trial)
+        passphrase = "open sesame" if trial % 2 else None
+        secret = make_client_secret(plaintext, passphrase=passphrase)
+        body = {"passphrase_proof": secret.proof()} if passphrase else None
+
+        answers = racers.race([api_reveal(secret.id, body)] * RACERS)
+
+        assert_no_failures(answers)
+        statuses = Counter(answer.status for answer in answers)
+        assert statuses == {200: 1, 410: RACERS - 1}, f"trial {trial}: {dict(statuses)}"
+        (winner,) = (answer for answer in answers if answer.status == 200)
+        assert secret.open(winner.json()["ciphertext"]) == plaintext
+        row = Secret.objects.get(pk=secret.id)
+        assert (row.state, row.ciphertext) == (Secret.State.REVEALED, None)
+
+
+def test_it_counts_concurrent_wrong_passphrase_proofs_exactly(racers, settings):
+    settings.ONETIME_PASSPHRASE_ATTEMPTS = 5
+    secret = make_client_secret("counted", passphrase="open sesame")
+    # 32 distinct wrong proofs, each checked against the Argon2id hash under the row lock.
+    wrong = [{"passphrase_proof": zk.b64encode(bytes([i]) * 32)} for i in range(RACERS)]
+
+    answers = racers.race([api_reveal(secret.id, body) for body in wrong])
+
+    assert_no_failures(answers)
+    statuses = Counter(answer.status for answer in answers)
+    assert statuses == {403: 4, 410: 28}, dict(statuses)
+    refused = [a.json() for a in answers if a.status == 403]
+    assert sorted(body["attempts_left"] for body in refused) == [1, 2, 3, 4]
+    row = Secret.objects.get(pk=secret.id)
+    assert (row.state, row.failed_attempts, row.ciphertext) == (Secret.State.LOCKED, 5, None)
 
 
 def test_it_gives_a_telegram_bound_secret_to_exactly_one_of_32_reveals_with_the_code(

@@ -53,7 +53,7 @@ def make(
     )
 
 
-def reveal(secret: Secret, **options: Any) -> str:
+def reveal(secret: Secret, **options: Any) -> services.Revealed:
     return services.secret_reveal(
         secret_id=secret.id,
         passphrase=options.pop("passphrase", None),
@@ -240,7 +240,7 @@ def test_the_outbox_row_holds_no_secret_and_no_passphrase():
     plaintext, passphrase = canary(), canary()
     created = make(plaintext, passphrase=passphrase)
 
-    assert reveal(created.secret, passphrase=passphrase) == plaintext
+    assert reveal(created.secret, passphrase=passphrase).plaintext == plaintext
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM notifications")

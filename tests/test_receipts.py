@@ -185,6 +185,7 @@ def test_the_receipt_never_gives_the_share_link_away(client):
         "revealed_at",
         "ended_at",
         "passphrase_required",
+        "encryption",
         "failed_attempts",
         "telegram_recipient",
         "failed_codes",

@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
 
 READ = (
     'SELECT "secrets"."id", "secrets"."state", "secrets"."passphrase_required", '
-    '"secrets"."telegram_recipient", "secrets"."notify_chat_id", "secrets"."expires_at", '
+    '"secrets"."telegram_recipient", "secrets"."notify_chat_id", "secrets"."key_check", '
+    '"secrets"."expires_at", '
     '"secrets"."ended_at" FROM "secrets" '
     'WHERE "secrets"."id" = %s ORDER BY "secrets"."id" ASC LIMIT 1'
 )
@@ -219,13 +220,13 @@ def test_a_passphrase_is_checked_under_the_row_lock(client):
 
 def test_a_reveal_that_loses_the_claim_answers_destroyed(client, monkeypatch, decryptions):
     created = make_secret("claimed by the other caller")
-    other: list[str] = []
+    other: list[str | None] = []
     after_the_read(
         monkeypatch,
         lambda: other.append(
             services.secret_reveal(
                 secret_id=created.secret.id, passphrase=None, client_ip="192.0.2.2"
-            )
+            ).plaintext
         ),
     )
 

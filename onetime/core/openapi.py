@@ -3,6 +3,7 @@
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -44,6 +45,8 @@ ERROR_DESCRIPTIONS = {
     401: "Missing or wrong bearer token: `unauthorized`.",
     403: "A passphrase is needed (`passphrase_required`) or wrong (`wrong_passphrase`, "
     "with `attempts_left`).",
+    409: "The same client-encrypted secret was already stored (a create sent twice): "
+    "`already_created`.",
     404: "No such secret or receipt (never existed, or its tombstone was purged): `not_found`.",
     410: "The secret is gone: revealed, burned or destroyed by wrong passphrases "
     "(`destroyed`), or its lifetime ran out (`expired`).",
@@ -77,3 +80,13 @@ class StrictFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-unt
             self.target, direction, bypass_extensions=True
         )
         return {**schema, **self.target.schema_extra()}
+
+
+class RequiredBody(AutoSchema):
+    """An operation whose body is required though no one field is (one of several is)."""
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        body: dict[str, Any] | None = super()._get_request_body(direction)  # type: ignore[no-untyped-call]
+        if body:
+            body["required"] = True
+        return body

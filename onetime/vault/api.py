@@ -12,8 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from onetime.core import envelope as zk
 from onetime.core.fields import StrictCharField, StrictIntegerField
-from onetime.core.openapi import errors
+from onetime.core.openapi import RequiredBody, errors
 from onetime.core.ratelimit import client_ip
 from onetime.vault import services
 from onetime.vault.links import receipt_url, secret_url
@@ -40,6 +41,88 @@ class PassphraseField(StrictCharField):
     def schema_extra(self) -> dict[str, Any]:
         # The service checks the length (for the web form too); the schema states it.
         return {**super().schema_extra(), "maxLength": services.PASSPHRASE_MAX_LENGTH}
+
+
+def _chars(size: int) -> int:
+    """Return the length of ``size`` bytes in base64 without padding."""
+    return (size * 4 + 2) // 3
+
+
+class Base64Field(serializers.Field):  # type: ignore[type-arg]
+    """
+    Bytes as URL-safe base64 without padding (core/envelope.py): a JSON string whose
+    length and alphabet the schema states; the value is bytes.
+    """
+
+    default_error_messages = {
+        "invalid": _("Send a JSON string of URL-safe base64 without padding (A-Z a-z 0-9 - _)."),
+        "size": _("Send %(low)d to %(high)d bytes, in base64url."),
+    }
+
+    def __init__(self, *, min_bytes: int = 1, max_bytes: int | None = None, **kwargs: Any):
+        self.min_bytes, self.max_bytes = min_bytes, max_bytes
+        super().__init__(required=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> bytes:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            value = zk.b64decode(data)
+        except zk.EnvelopeError:
+            self.fail("invalid")
+        # The upper bound of a ciphertext is the service's (413).
+        if len(value) < self.min_bytes or (self.max_bytes and len(value) > self.max_bytes):
+            self.fail("size", low=self.min_bytes, high=self.max_bytes or self.min_bytes)
+        return value
+
+    def to_representation(self, value: Any) -> str:
+        return zk.b64encode(value)
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = {
+            "type": "string",
+            "pattern": f"^{zk.BASE64URL.pattern}$",
+            "minLength": _chars(self.min_bytes),
+            "description": self.help_text,
+        }
+        if self.max_bytes is not None:
+            schema["maxLength"] = _chars(self.max_bytes)
+        return schema
+
+
+# Subclassing registers the extension (drf-spectacular's base class is untyped).
+class Base64Schema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = Base64Field
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return self.target.json_schema()  # type: ignore[no-any-return]
+
+
+class CiphertextField(Base64Field):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_bytes=zk.OVERHEAD + 1, **kwargs)
+
+    def json_schema(self) -> dict[str, Any]:
+        # The service checks the size (413 over it); the schema states it as this server's
+        # settings have it.
+        maximum = _chars(settings.ONETIME_MAX_SECRET_BYTES + zk.OVERHEAD)
+        return {**super().json_schema(), "maxLength": maximum}
+
+
+def proof_field(help_text: str) -> Base64Field:
+    return Base64Field(min_bytes=zk.PROOF_BYTES, max_bytes=zk.PROOF_BYTES, help_text=help_text)
+
+
+ENCRYPTION_HELP = (
+    '"client": encrypted by the sender\'s client (a browser or `onetime share`); the key is '
+    'in the link\'s fragment, which the server never receives. "server": the server '
+    "encrypted it, and sees it when it is created and revealed."
+)
+
+
+def encryption(secret: Secret) -> str:
+    return "client" if secret.client_encrypted else "server"
 
 
 class TtlField(StrictIntegerField):
@@ -96,10 +179,24 @@ class TelegramAccountSchema(OpenApiSerializerFieldExtension):  # type: ignore[no
 
 class SecretCreateInput(serializers.Serializer[Any]):
     secret = SecretField(
+        required=False,
         help_text=(
-            "The secret, returned byte for byte: Unicode text without NUL, at most "
-            "ONETIME_MAX_SECRET_BYTES (65,536 by default) in UTF-8; 413 over it."
-        )
+            "The secret, encrypted by the server and returned byte for byte: Unicode text "
+            "without NUL, at most ONETIME_MAX_SECRET_BYTES (65,536 by default) in UTF-8; 413 "
+            "over it. Send either `secret` or `ciphertext`."
+        ),
+    )
+    ciphertext = CiphertextField(
+        help_text=(
+            "Instead of `secret`: the secret encrypted by the client, a version-1 envelope "
+            "(docs/zero-knowledge.md) in URL-safe base64 without padding. Its id comes from "
+            "the envelope; the link's fragment (`#key`) is the client's to add. 409 "
+            "`already_created` when the same envelope is sent twice."
+        ),
+    )
+    passphrase_proof = proof_field(
+        "With a `ciphertext` whose envelope mixes in a passphrase: the proof derived from "
+        "it (docs/zero-knowledge.md), 32 bytes. The server keeps only its Argon2id hash."
     )
     ttl = TtlField(
         required=False,
@@ -137,6 +234,17 @@ class SecretCreateInput(serializers.Serializer[Any]):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("secret") is None and attrs.get("ciphertext") is None:
+            raise serializers.ValidationError(
+                {"secret": serializers.Field.default_error_messages["required"]}
+            )
+        if attrs.get("secret") is not None and attrs.get("ciphertext") is not None:
+            raise serializers.ValidationError(
+                _(
+                    "Send either secret (the server encrypts it) or ciphertext (encrypted by "
+                    "your client), not both."
+                )
+            )
         if ("notify_telegram" in attrs) != ("notify_code" in attrs):
             raise serializers.ValidationError(
                 _("Send notify_telegram and notify_code together, or neither.")
@@ -155,7 +263,8 @@ class SecretCreateInputSchema(OpenApiSerializerExtension):  # type: ignore[no-un
             self.target_class, direction, bypass_extensions=True
         )
         exactly_one = [{"required": ["notify_telegram"]}, {"required": ["notify_code"]}]
-        return {**schema, "not": {"oneOf": exactly_one}}
+        either = [{"required": ["secret"]}, {"required": ["ciphertext"]}]
+        return {**schema, "not": {"oneOf": exactly_one}, "oneOf": either}
 
 
 class SecretCreateOutput(serializers.Serializer[Any]):
@@ -168,12 +277,24 @@ class SecretCreateOutput(serializers.Serializer[Any]):
         help_text='The account that may open it ("@alice" or "123456789"); null: anyone.',
     )
     notify = serializers.BooleanField(help_text="Whether the sender is told in Telegram.")
+    encryption = serializers.ChoiceField(choices=["client", "server"], help_text=ENCRYPTION_HELP)
 
 
 class SecretMetaOutput(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     expires_at = serializers.DateTimeField()
-    passphrase_required = serializers.BooleanField()
+    passphrase_required = serializers.BooleanField(
+        help_text="For a client-encrypted secret: the reveal needs `passphrase_proof`."
+    )
+    encryption = serializers.ChoiceField(choices=["client", "server"], help_text=ENCRYPTION_HELP)
+    key_check = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "For a client-encrypted secret: the envelope's key check (base64url), which a "
+            "client compares with the one its key gives before the reveal, to tell a wrong or "
+            "truncated link without consuming the secret. null for server encryption."
+        ),
+    )
     telegram_recipient = serializers.CharField(
         allow_null=True,
         help_text=(
@@ -192,6 +313,11 @@ class SecretMetaOutput(serializers.Serializer[Any]):
 
 class RevealInput(serializers.Serializer[Any]):
     passphrase = PassphraseField()
+    passphrase_proof = proof_field(
+        "For a client-encrypted secret with a passphrase, instead of `passphrase` (which "
+        "never leaves the client): the proof derived from it. A wrong one counts as a wrong "
+        "passphrase."
+    )
     telegram_code = StrictCharField(
         required=False,
         allow_null=True,
@@ -205,7 +331,14 @@ class RevealInput(serializers.Serializer[Any]):
 
 
 class RevealOutput(serializers.Serializer[Any]):
-    secret = serializers.CharField()
+    secret = serializers.CharField(
+        required=False, help_text="A server-encrypted secret: the plaintext."
+    )
+    ciphertext = serializers.CharField(
+        required=False,
+        help_text="A client-encrypted secret: its envelope (base64url), for the client to open "
+        "with the key in the link's fragment.",
+    )
 
 
 class ReceiptOutput(serializers.Serializer[Any]):
@@ -215,6 +348,7 @@ class ReceiptOutput(serializers.Serializer[Any]):
     revealed_at = serializers.DateTimeField(allow_null=True)
     ended_at = serializers.DateTimeField(allow_null=True)
     passphrase_required = serializers.BooleanField()
+    encryption = serializers.ChoiceField(choices=["client", "server"], help_text=ENCRYPTION_HELP)
     failed_attempts = serializers.IntegerField()
     telegram_recipient = serializers.CharField(
         allow_null=True, help_text="The one Telegram account that may open it; null: anyone."
@@ -232,6 +366,7 @@ def _receipt_data(secret: Secret) -> dict[str, Any]:
             "revealed_at": secret.ended_at if secret.state == Secret.State.REVEALED else None,
             "ended_at": secret.ended_at,
             "passphrase_required": secret.passphrase_required,
+            "encryption": encryption(secret),
             "failed_attempts": secret.failed_attempts,
             "telegram_recipient": secret.telegram_recipient or None,
             "failed_codes": secret.failed_codes,
@@ -241,6 +376,8 @@ def _receipt_data(secret: Secret) -> dict[str, Any]:
 
 
 class SecretCreateApi(APIView):
+    schema = RequiredBody()
+
     @extend_schema(
         operation_id="secret_create",
         request=SecretCreateInput,
@@ -248,12 +385,17 @@ class SecretCreateApi(APIView):
             201: SecretCreateOutput,
             **errors(
                 400,
+                409,
                 413,
                 415,
                 429,
                 503,
                 described={
                     400: "Invalid input: `invalid` (`errors` per field), `invalid_json`, "
+                    "`invalid_ciphertext` (`ciphertext` is not a version-1 envelope), "
+                    "`wrong_encryption_mode` (a `passphrase_proof` that does not fit the "
+                    "envelope, or a `passphrase` or `passphrase_proof` sent with the wrong one of "
+                    "`secret` and `ciphertext`), "
                     "`invalid_telegram_account` (`telegram_recipient` or `notify_telegram` "
                     "names no possible account), `wrong_notify_code` (`notify_code` does not "
                     "prove `notify_telegram`: wrong, expired, used or another account's), "
@@ -267,7 +409,9 @@ class SecretCreateApi(APIView):
         data = SecretCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         created = services.secret_create(
-            plaintext=data.validated_data["secret"],
+            plaintext=data.validated_data.get("secret"),
+            envelope=data.validated_data.get("ciphertext"),
+            passphrase_proof=data.validated_data.get("passphrase_proof"),
             ttl=data.validated_data.get("ttl"),
             passphrase=data.validated_data.get("passphrase"),
             client_ip=client_ip(request),
@@ -286,6 +430,7 @@ class SecretCreateApi(APIView):
             "receipt_url": receipt_url(request, created.receipt_token),
             "telegram_recipient": secret.telegram_recipient or None,
             "notify": secret.notify_chat_id is not None,
+            "encryption": encryption(secret),
         }
         return Response(output, status=201)
 
@@ -304,6 +449,8 @@ class SecretDetailApi(APIView):
                     "id": secret.id,
                     "expires_at": secret.expires_at,
                     "passphrase_required": secret.passphrase_required,
+                    "encryption": encryption(secret),
+                    "key_check": secret.key_check or None,
                     "telegram_recipient": secret.telegram_recipient or None,
                     "telegram_bot": services.recipient_bot(secret),
                 }
@@ -327,11 +474,17 @@ class SecretRevealApi(APIView):
                 429,
                 503,
                 described={
+                    400: "Invalid input: `invalid` (`errors` per field), `invalid_json`, or "
+                    "`wrong_encryption_mode`: a `passphrase` for a client-encrypted secret (it "
+                    "takes `passphrase_proof`; nothing is counted) or a `passphrase_proof` for a "
+                    "server-encrypted one.",
                     403: "A passphrase is needed (`passphrase_required`) or wrong "
                     "(`wrong_passphrase`, with `attempts_left`); the secret is for one "
                     "Telegram account and needs its code (`telegram_code_required`, with "
                     "`telegram_recipient` and `telegram_bot`), or the code is wrong, expired, "
-                    "used or another account's (`wrong_telegram_code`, with `attempts_left`).",
+                    "used or another account's (`wrong_telegram_code`, with `attempts_left`). "
+                    "For a client-encrypted secret, `passphrase_proof` stands for the "
+                    "passphrase.",
                     410: "The secret is gone: revealed, burned, or destroyed by 5 wrong "
                     "passphrases or 5 wrong Telegram codes (`destroyed`), or its lifetime ran "
                     "out (`expired`).",
@@ -350,13 +503,17 @@ class SecretRevealApi(APIView):
         # input. JSON that is not an object (null, [], false …) is refused, not read as {}.
         data = RevealInput(data=request.data)
         data.is_valid(raise_exception=True)
-        plaintext = services.secret_reveal(
+        revealed = services.secret_reveal(
             secret_id=secret_id,
             passphrase=data.validated_data.get("passphrase"),
+            passphrase_proof=data.validated_data.get("passphrase_proof"),
             client_ip=client_ip(request),
             telegram_code=data.validated_data.get("telegram_code"),
         )
-        return Response({"secret": plaintext})  # as RevealOutput documents it
+        # As RevealOutput documents it: the field the secret was created with.
+        if revealed.envelope is not None:
+            return Response({"ciphertext": zk.b64encode(revealed.envelope)})
+        return Response({"secret": revealed.plaintext})
 
 
 class ReceiptApi(APIView):

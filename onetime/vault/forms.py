@@ -186,6 +186,9 @@ class RevealForm(forms.Form):
     )
     # Rendered for a secret bound to a Telegram account only.
     telegram_code = code_field()
+    # "browser" when the page's script will decrypt what the reveal returns (it adds the
+    # field); a client-encrypted secret is not revealed to a page without it.
+    decrypt = forms.CharField(required=False, max_length=16)
 
     def clean_telegram_code(self) -> str:
         return clean_code(self.cleaned_data["telegram_code"])

@@ -40,6 +40,11 @@ class Secret(models.Model):
     # The sender's private chat with the bot, told when the secret is read, burned, expires
     # or is destroyed; NULL when the sender asked for no notifications.
     notify_chat_id = models.BigIntegerField(null=True)
+    # Encrypted by the sender's client (PRODUCT.md §2.7): the envelope's key check, base64url
+    # (core/envelope.py), which the recipient's client compares with its key before the
+    # reveal. "" for a secret the server encrypted. It tells nothing of the key (256 random
+    # bits), and outlives the secret so that the receipt still says how it was encrypted.
+    key_check = models.CharField(max_length=22, default="", db_default="", blank=True)
     # SHA-256 of the sender's receipt token; the token itself is never stored.
     receipt_hash = models.CharField(max_length=64)  # unique: see Meta
     created_at = models.DateTimeField()
@@ -82,6 +87,10 @@ class Secret(models.Model):
 
     def __str__(self) -> str:
         return f"secret {str(self.id)[:8]}… ({self.state})"
+
+    @property
+    def client_encrypted(self) -> bool:
+        return bool(self.key_check)
 
     def state_at(self, now: datetime) -> str:
         """Return the state as of ``now``: an active secret past its TTL is expired."""

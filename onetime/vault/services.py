@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +32,7 @@ from django.utils.translation import ngettext
 from prometheus_client import Counter
 
 from onetime.codes import services as codes
+from onetime.core import envelope as zk
 from onetime.core import metrics, ratelimit
 from onetime.core.batches import delete_in_batches, update_in_batches
 from onetime.core.errors import InvalidInput, ServiceError, TooLarge, Unavailable
@@ -166,11 +167,80 @@ class InvalidPassphrase(InvalidInput):
     """The passphrase itself is unusable (too long, a NUL, not Unicode), not wrong."""
 
 
+class SecretExists(ServiceError):
+    """An envelope whose secret was already created (the same create sent twice)."""
+
+    status_code = 409
+    code = "already_created"
+    default_detail = _(
+        "This encrypted secret was already stored: the same request was sent twice. Its link "
+        "was shown when it was first sent; encrypt the secret again for a new one."
+    )
+    title = _("Already created")
+
+
+class NeedsClient(InvalidInput):
+    """A request that a client-encrypted secret cannot take (or that only it can)."""
+
+    code = "wrong_encryption_mode"
+
+
+class InvalidCiphertext(InvalidInput):
+    code = "invalid_ciphertext"
+
+
+class NeedsJavaScript(ServiceError):
+    """A client-encrypted secret asked for by a page that cannot decrypt it (no JavaScript)."""
+
+    status_code = 409
+    code = "needs_client"
+    default_detail = _(
+        "This secret was encrypted in its sender's browser, and only a browser with "
+        "JavaScript (or the onetime command-line client) can decrypt it. Nothing was consumed: "
+        "open the link again with JavaScript on, or run `onetime open` with it."
+    )
+    title = _("This secret needs JavaScript")
+
+
 class ReceiptNotFound(ServiceError):
     status_code = 404
     code = "not_found"
     default_detail = _("There is no such receipt, or it is older than the retention period.")
     title = _("Receipt not found")
+
+
+def _check_envelope(envelope: bytes, passphrase_proof: bytes | None) -> zk.Header:
+    """Return the header of a client's envelope, checked as far as the server can."""
+    try:
+        header = zk.parse(envelope)
+    except zk.EnvelopeError as exc:
+        raise InvalidCiphertext(
+            _("The ciphertext is not a version-1 envelope (docs/zero-knowledge.md): %(reason)s.")
+            % {"reason": exc}
+        ) from None
+    size, limit = len(envelope) - zk.OVERHEAD, settings.ONETIME_MAX_SECRET_BYTES
+    if size > limit:
+        raise TooLarge(
+            _("The secret is %(size)d bytes long; the limit is %(limit)d bytes (UTF-8).")
+            % {"size": size, "limit": limit}
+        )
+    if header.passphrase and passphrase_proof is None:
+        raise NeedsClient(
+            _("The envelope has a passphrase mixed in: send its passphrase_proof as well.")
+        )
+    if not header.passphrase and passphrase_proof is not None:
+        raise NeedsClient(_("The envelope has no passphrase: send no passphrase_proof."))
+    if passphrase_proof is not None and len(passphrase_proof) != zk.PROOF_BYTES:
+        raise NeedsClient(_("passphrase_proof must be 32 bytes (43 characters of base64url)."))
+    return header
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """What a reveal hands out: the plaintext, or the client's envelope (§2.7)."""
+
+    plaintext: str | None = None
+    envelope: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -274,10 +344,12 @@ def _check_ttl(ttl: int | None) -> int:
 
 def secret_create(
     *,
-    plaintext: str,
+    plaintext: str | None,
     ttl: int | None,
     passphrase: str | None,
     client_ip: str,
+    envelope: bytes | None = None,
+    passphrase_proof: bytes | None = None,
     telegram_recipient: str | int | None = None,
     notify_telegram: str | int | None = None,
     notify_code: str | None = None,
@@ -286,15 +358,32 @@ def secret_create(
     """
     Encrypt and store a new secret; return it with the sender's receipt token.
 
+    Either ``plaintext`` (with an optional ``passphrase``), which the server encrypts, or a
+    client's ``envelope`` (with the ``passphrase_proof`` when a passphrase is mixed in),
+    which the server stores as it is: the envelope's seed gives the secret's id.
+
     ``telegram_recipient`` names the one Telegram account that may open it. The sender is
     notified in Telegram of what happens to it when ``notify_telegram`` names their own
     account and ``notify_code`` proves it (a code from the bot, used up here), or, for a
     secret made through the bot, at ``notify_chat_id``.
     """
     ratelimit.rate_limit_hit(ratelimit.CREATE, client_ip)
-    data = _encode_secret(plaintext)
-    if passphrase:
-        _check_passphrase(passphrase)
+    header = None
+    if envelope is not None:
+        if plaintext is not None or passphrase:
+            raise NeedsClient(
+                _(
+                    "Send the secret or its ciphertext, not both, and a passphrase_proof rather "
+                    "than the passphrase with a ciphertext."
+                )
+            )
+        header = _check_envelope(envelope, passphrase_proof)
+    else:
+        if passphrase_proof is not None:
+            raise NeedsClient(_("passphrase_proof goes with a ciphertext, not with a secret."))
+        data = _encode_secret(plaintext or "")
+        if passphrase:
+            _check_passphrase(passphrase)
     lifetime = _check_ttl(ttl)
     recipient = (
         parse_telegram_account(telegram_recipient, field="telegram_recipient")
@@ -330,31 +419,57 @@ def secret_create(
         # bot for a code (secrets_bind_recipient).
         recipient_id = recipient.user_id or codes.account_id_for_username(str(recipient.username))
     now = timezone.now()
-    secret_id = uuid.uuid4()
     receipt_token = random_tokens.token_urlsafe(24)  # 192 bits
-    secret = Secret.objects.create(
-        id=secret_id,
-        ciphertext=crypto.seal(
+    recipient_name = recipient.display if recipient else ""
+    keys = settings.ONETIME_ENCRYPTION_KEYS
+    if header is None:
+        secret_id = uuid.uuid4()
+        blob = crypto.seal(
             data,
             secret_id=secret_id,
-            keys=settings.ONETIME_ENCRYPTION_KEYS,
+            keys=keys,
             passphrase=passphrase or None,
-            telegram_recipient=recipient.display if recipient else "",
-        ),
-        passphrase_required=bool(passphrase),
-        telegram_recipient=recipient.display if recipient else "",
-        recipient_username=recipient.username if recipient and recipient_id is None else None,
-        recipient_id=recipient_id,
-        notify_chat_id=notify_chat_id,
-        receipt_hash=_receipt_hash(receipt_token),
-        created_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
-    )
+            telegram_recipient=recipient_name,
+        )
+    else:
+        assert envelope is not None
+        secret_id = header.secret_id
+        blob = crypto.seal_envelope(
+            envelope,
+            secret_id=secret_id,
+            keys=keys,
+            proof=passphrase_proof,
+            telegram_recipient=recipient_name,
+        )
+    try:
+        # A savepoint where an id can collide: on PostgreSQL a failed INSERT would spoil a
+        # caller's transaction.
+        with transaction.atomic() if header else nullcontext():
+            secret = Secret.objects.create(
+                id=secret_id,
+                ciphertext=blob,
+                passphrase_required=bool(passphrase) or (header is not None and header.passphrase),
+                key_check=zk.b64encode(header.key_check) if header else "",
+                telegram_recipient=recipient_name,
+                recipient_username=recipient.username
+                if recipient and recipient_id is None
+                else None,
+                recipient_id=recipient_id,
+                notify_chat_id=notify_chat_id,
+                receipt_hash=_receipt_hash(receipt_token),
+                created_at=now,
+                expires_at=now + timedelta(seconds=lifetime),
+            )
+    except IntegrityError:
+        # Only the id can collide (the receipt token has 192 random bits), and only an
+        # envelope sets it: the same envelope sent again.
+        raise SecretExists from None
     metrics.SECRETS_CREATED.inc()
     logger.info(
-        "secret %s created, ttl %ds%s%s",
+        "secret %s created, ttl %ds%s%s%s",
         str(secret_id)[:8],
         lifetime,
+        ", encrypted by the client" if header else "",
         ", for one Telegram account" if recipient else "",
         ", notifying its sender" if notify_chat_id else "",
     )
@@ -409,6 +524,7 @@ def _read_active(secret_id: uuid.UUID) -> Secret:
             "id",
             "state",
             "passphrase_required",
+            "key_check",
             "telegram_recipient",
             "notify_chat_id",
             "expires_at",
@@ -468,39 +584,72 @@ def secret_reveal(
     passphrase: str | None,
     client_ip: str,
     telegram_code: str | None = None,
-) -> str:
+    passphrase_proof: bytes | None = None,
+    envelope_ok: bool = True,
+) -> Revealed:
     """
-    Return the plaintext and destroy the secret, at most once however many callers race.
+    Return the plaintext (or a client-encrypted secret's envelope) and destroy the secret, at
+    most once however many callers race.
 
     Only the caller that claimed the secret decrypts it. Wrong passphrases and, for a
     Telegram-bound secret, wrong codes are counted under the row lock; the last allowed one
     destroys the secret. A blob that the server's keys cannot open raises Unavailable and
     leaves the secret untouched (the claim is rolled back), so it can be revealed once
-    repaired.
+    repaired. A client-encrypted secret with a passphrase takes ``passphrase_proof`` instead
+    of the passphrase, and counts wrong proofs as wrong passphrases. A caller that cannot
+    decrypt an envelope (``envelope_ok`` false: a page without JavaScript) gets
+    NeedsJavaScript for a client-encrypted secret, which is left as it was.
     """
     ratelimit.rate_limit_hit(ratelimit.REVEAL, client_ip)
     if passphrase:
         _check_passphrase(passphrase)
+    if passphrase_proof is not None and len(passphrase_proof) != zk.PROOF_BYTES:
+        raise NeedsClient(_("passphrase_proof must be 32 bytes (43 characters of base64url)."))
     try:
-        return _reveal(secret_id, passphrase, telegram_code)
+        return _reveal(secret_id, passphrase or passphrase_proof, telegram_code, envelope_ok)
     except SecretGone as gone:
         if gone.unwiped is not None:
             _wipe_expired(gone.unwiped)
         raise
 
 
-def _reveal(secret_id: uuid.UUID, passphrase: str | None, telegram_code: str | None) -> str:
+# What opens a passphrase layer: the passphrase (server-encrypted secrets) or the proof that
+# the client derived from it (client-encrypted ones).
+Passphrase = str | bytes
+
+
+def _reveal(
+    secret_id: uuid.UUID,
+    passphrase: Passphrase | None,
+    telegram_code: str | None,
+    envelope_ok: bool,
+) -> Revealed:
     # Not live (404 or 410): answered from this read, with no lock and no transaction.
     secret = _read_active(secret_id)
+    if secret.client_encrypted and not envelope_ok:
+        raise NeedsJavaScript
+    if passphrase is not None:
+        if secret.client_encrypted and isinstance(passphrase, str):
+            raise NeedsClient(
+                _(
+                    "This secret was encrypted by its sender's client: a passphrase never goes "
+                    "to the server. Open the link in a browser with JavaScript, or with "
+                    "`onetime open`, which send a proof derived from it."
+                )
+            )
+        if not secret.client_encrypted and isinstance(passphrase, bytes):
+            raise NeedsClient(
+                _("This secret was encrypted on the server: send its passphrase, not a proof.")
+            )
     if secret.telegram_recipient and not telegram_code:
         raise TelegramCodeRequired(secret)
     if secret.passphrase_required and not passphrase:
         raise PassphraseRequired
     if secret.telegram_recipient or secret.passphrase_required:
         return _reveal_locked(secret_id, passphrase, telegram_code)
-    plaintext = _reveal_claimed(secret_id)
-    if plaintext is not None:
-        return plaintext
+    revealed = _reveal_claimed(secret_id, secret.client_encrypted)
+    if revealed is not None:
+        return revealed
     # The secret changed between the read and the claim (another reveal, a burn, its TTL).
     # The claim waited for that change to commit, so a second read tells which.
     secret = _read_active(secret_id)
@@ -569,7 +718,38 @@ def _claim(secret_id: uuid.UUID, now: datetime) -> tuple[bytes, int | None] | No
     return None if row is None else (bytes(row[0]), row[1])
 
 
-def _reveal_claimed(secret_id: uuid.UUID) -> str | None:
+def _unseal(
+    secret_id: uuid.UUID,
+    blob: bytes,
+    *,
+    client_encrypted: bool,
+    passphrase: Passphrase | None,
+    telegram_recipient: str,
+) -> Revealed:
+    """Open the server's layer of ``blob``: the plaintext, or the client's envelope."""
+    keys = settings.ONETIME_ENCRYPTION_KEYS
+    if client_encrypted:
+        proof = passphrase if isinstance(passphrase, bytes) else None
+        envelope = crypto.unseal_envelope(
+            blob,
+            secret_id=secret_id,
+            keys=keys,
+            proof=proof,
+            telegram_recipient=telegram_recipient,
+        )
+        return Revealed(envelope=envelope)
+    text = passphrase if isinstance(passphrase, str) else None
+    plaintext = crypto.unseal(
+        blob,
+        secret_id=secret_id,
+        keys=keys,
+        passphrase=text,
+        telegram_recipient=telegram_recipient,
+    )
+    return Revealed(plaintext=plaintext.decode("utf-8"))
+
+
+def _reveal_claimed(secret_id: uuid.UUID, client_encrypted: bool) -> Revealed | None:
     """
     Claim a secret without a passphrase, then decrypt it, in one transaction; return None,
     having changed nothing, when the claim found it no longer active.
@@ -583,13 +763,13 @@ def _reveal_claimed(secret_id: uuid.UUID) -> str | None:
             return None
         ciphertext, notify_chat_id = claimed
         try:
-            plaintext = crypto.unseal(
+            # Only secrets for anyone with the link come here: a bound one whose row says
+            # otherwise (altered by hand) does not decrypt, and stays unopened.
+            revealed = _unseal(
+                secret_id,
                 ciphertext,
-                secret_id=secret_id,
-                keys=settings.ONETIME_ENCRYPTION_KEYS,
+                client_encrypted=client_encrypted,
                 passphrase=None,
-                # Only secrets for anyone with the link come here: a bound one whose row
-                # says otherwise (altered by hand) does not decrypt, and stays unopened.
                 telegram_recipient="",
             )
         except crypto.DecryptionError as exc:
@@ -601,16 +781,18 @@ def _reveal_claimed(secret_id: uuid.UUID) -> str | None:
         _notify(secret_id, notify_chat_id, State.REVEALED, now)
         transaction.on_commit(metrics.SECRETS_REVEALED.inc)
     logger.info("secret %s revealed", str(secret_id)[:8])
-    return plaintext.decode("utf-8")
+    return revealed
 
 
-def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None, telegram_code: str | None) -> str:
+def _reveal_locked(
+    secret_id: uuid.UUID, passphrase: Passphrase | None, telegram_code: str | None
+) -> Revealed:
     """
     Reveal a secret that needs a passphrase or a Telegram code under the row lock, counting
     wrong guesses of each.
     """
     error: ServiceError | None = None
-    plaintext = b""
+    revealed = Revealed()
     with transaction.atomic():
         secret = Secret.objects.select_for_update().filter(pk=secret_id).first()
         # The clock is read once the lock is held: a reveal that queued behind others must
@@ -640,10 +822,10 @@ def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None, telegram_code: 
                 error = _count_wrong_code(secret, now)
         if error is None:
             try:
-                plaintext = crypto.unseal(
+                revealed = _unseal(
+                    secret.id,
                     bytes(secret.ciphertext),
-                    secret_id=secret.id,
-                    keys=settings.ONETIME_ENCRYPTION_KEYS,
+                    client_encrypted=secret.client_encrypted,
                     passphrase=(passphrase or None) if secret.passphrase_required else None,
                     telegram_recipient=secret.telegram_recipient,
                 )
@@ -660,7 +842,7 @@ def _reveal_locked(secret_id: uuid.UUID, passphrase: str | None, telegram_code: 
     # Raised after the commit, so that a failed attempt is recorded.
     if error is not None:
         raise error
-    return plaintext.decode("utf-8")
+    return revealed
 
 
 def _count_wrong(secret: Secret, now: datetime, *, counter: str, limit: int, guess: str) -> int:

@@ -129,11 +129,13 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
     status = 400 if form.is_bound and not form.is_valid() else 200
     if request.method == "POST" and form.is_valid():
         try:
-            plaintext = services.secret_reveal(
+            revealed = services.secret_reveal(
                 secret_id=secret_id,
                 passphrase=form.cleaned_data["passphrase"] or None,
                 client_ip=client_ip(request),
                 telegram_code=form.cleaned_data["telegram_code"] or None,
+                # Set by the page's script only: without it, nothing can decrypt an envelope.
+                envelope_ok=form.cleaned_data["decrypt"] == "browser",
             )
         except (
             services.WrongPassphrase,
@@ -152,6 +154,7 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
         except ServiceError as exc:
             return _service_error(request, exc)
         else:
+            plaintext = revealed.plaintext or ""  # TODO(issue 14): the browser's envelope
             # As many rows as lines (long lines scroll sideways), within a screenful.
             rows = min(max(plaintext.count("\n") + 1, 2), 30)
             context = {"plaintext": plaintext, "rows": rows}
