@@ -6,7 +6,7 @@ opening the link without clicking reveal must leave the secret intact and not sh
 import pytest
 
 from onetime.vault.models import Secret
-from tests.conftest import make_secret, post_json
+from tests.conftest import make_client_secret, make_secret, post_json
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.usefixtures("no_rate_limits")]
 
@@ -76,3 +76,21 @@ def test_it_leaves_a_passphrase_secret_intact_on_preview(client):
     assert Secret.objects.get(pk=secret_id).failed_attempts == 0
     reveal = post_json(client, f"/api/v1/secrets/{secret_id}/reveal", {"passphrase": "open sesame"})
     assert reveal.json() == {"secret": PLAINTEXT}
+
+
+@pytest.mark.parametrize("user_agent", PREVIEW_ROBOTS.values(), ids=PREVIEW_ROBOTS.keys())
+def test_it_leaves_a_client_encrypted_secret_intact_on_preview(client, user_agent):
+    # A robot fetches the link without its fragment, and runs no script: the page offers,
+    # and neither the envelope nor anything else of the secret is in it.
+    secret = make_client_secret(PLAINTEXT)
+    ciphertext = Secret.objects.get(pk=secret.id).ciphertext
+
+    previews = [client.get(f"/s/{secret.id}", headers={"user-agent": user_agent}) for _ in range(3)]
+
+    for preview in previews:
+        assert preview.status_code == 200
+        assert PLAINTEXT not in preview.content.decode()
+    row = Secret.objects.get(pk=secret.id)
+    assert (row.state, row.ciphertext) == (Secret.State.ACTIVE, ciphertext)
+    reveal = post_json(client, f"/api/v1/secrets/{secret.id}/reveal")
+    assert secret.open(reveal.json()["ciphertext"]) == PLAINTEXT
