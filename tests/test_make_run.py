@@ -82,7 +82,11 @@ def _make_run(
     env = service_env(
         # A newcomer's shell: no database URL, no keys, no DEBUG; where make run keeps its
         # data is the only change, so that the test leaves the checkout's .local alone.
+        # MAKEFLAGS too: `make test DATABASE_URL=…` would hand its variables down to this make.
         DATABASE_URL=None,
+        MAKEFLAGS=None,
+        MFLAGS=None,
+        MAKELEVEL=None,
         SECRET_KEY=None,
         ONETIME_ENCRYPTION_KEYS=None,
         DEBUG=None,
