@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 import tomllib
 import urllib.error
 import urllib.parse
@@ -527,7 +528,7 @@ def open_secret(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="onetime",
-        description=(
+        description=textwrap.fill(
             "Share a one-time secret from a terminal, encrypted on this machine (the server "
             "never sees it, nor the key in the link), or open one."
         ),
@@ -539,10 +540,10 @@ def parser() -> argparse.ArgumentParser:
     sharing = commands.add_parser(
         "share",
         help=share_help,
-        description=(
+        description=textwrap.fill(
             f"{share_help.capitalize()}. The secret is read from stdin exactly as it comes, "
             "trailing newline included (`echo pw |` sends pw and a newline; use printf "
-            "'%%s' or echo -n to leave it out), or, when stdin is a terminal, typed at a "
+            "'%s' or echo -n to leave it out), or, when stdin is a terminal, typed at a "
             "hidden prompt. Only the link goes to stdout (the key is in its #fragment); "
             "the expiry and the receipt link, to check or burn the secret, go to stderr."
         ),
@@ -580,7 +581,7 @@ def parser() -> argparse.ArgumentParser:
     opening = commands.add_parser(
         "open",
         help=open_help,
-        description=(
+        description=textwrap.fill(
             f"{open_help.capitalize()}: exactly its bytes, with no newline added. The link's "
             "key is checked before anything is consumed. A passphrase or a Telegram code is "
             "asked for on the terminal when the secret needs one; a wrong one is asked again "
