@@ -19,9 +19,14 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin onetime
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
-COPY manage.py ./
+COPY manage.py pyproject.toml README.md ./
 COPY onetime ./onetime
 COPY docker/entrypoint.sh /usr/local/bin/onetime-entrypoint
+# The `onetime` command-line client (/opt/venv/bin/onetime): the project itself, editable
+# over /app and without dependencies (the lock installed them); only its build backend is
+# fetched, for this step alone.
+RUN pip install --no-cache-dir --disable-pip-version-check --no-deps -e . \
+    && rm -rf onetime.egg-info
 # Static files are collected into the image. The keys below exist for this one command
 # only (settings refuse to load without keys); nothing secret is baked into the image.
 RUN SECRET_KEY=collectstatic-only \

@@ -22,13 +22,16 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-a-secret \
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.lock
+# The project itself goes in editable and without dependencies (the lock has them), for
+# the `onetime` command-line client (.venv/bin/onetime, [project.scripts] in pyproject.toml).
+$(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
 
-install: $(STAMP) ## Create .venv and install the locked dependencies (only when they changed)
+install: $(STAMP) ## Create .venv, install the locked dependencies and the onetime command (when changed)
 
 # What `make run` and `make dev` share: migrate the database (embedded SQLite in .local/
 # unless DATABASE_URL says otherwise), then honcho, which interleaves the logs and stops

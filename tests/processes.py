@@ -4,6 +4,7 @@ environment, ports, start, stop, wait.
 """
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -112,6 +113,19 @@ class HttpAnswer:
 def http_get(url: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
     """GET ``url`` with urllib; 4xx and 5xx answers are returned, not raised."""
     request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return HttpAnswer(response.status, _headers(response.headers), response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return HttpAnswer(exc.code, _headers(exc.headers), exc.read())
+
+
+def http_post(url: str, body: Any) -> HttpAnswer:
+    """POST ``body`` as JSON to ``url`` with urllib; 4xx and 5xx answers are returned."""
+    request = urllib.request.Request(  # noqa: S310
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return HttpAnswer(response.status, _headers(response.headers), response.read())

@@ -9,6 +9,7 @@ import re
 import shutil
 import socket
 import sys
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -98,6 +99,19 @@ def test_the_dockerfile_builds_from_the_lock_and_runs_unprivileged():
         for path in source.split():
             assert (ROOT / path).exists(), f"Dockerfile copies missing {path}"
     assert not re.search(r"^ENV .*(SECRET_KEY|ENCRYPTION_KEYS)", DOCKERFILE, flags=re.M)
+
+
+def test_the_venv_and_the_image_have_the_command_line_client():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+
+    assert scripts == {"onetime": "onetime.cli:main"}
+    assert (Path(VENV_BIN) / "onetime").exists()  # make install's editable install
+    # The image installs the project over /app, after the lock and the files it needs.
+    install = DOCKERFILE.index(
+        "RUN pip install --no-cache-dir --disable-pip-version-check --no-deps -e ."
+    )
+    assert DOCKERFILE.index("COPY manage.py pyproject.toml README.md ./") < install
+    assert DOCKERFILE.index("COPY onetime ./onetime") < install < DOCKERFILE.index("USER ")
 
 
 def test_the_build_time_collectstatic_command_runs(tmp_path):

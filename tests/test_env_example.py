@@ -18,6 +18,8 @@ SHELL_READERS = re.compile(r"\$\{([A-Z][A-Z0-9_]*)[:}?-]")
 def _read_by_code() -> set[str]:
     names: set[str] = set()
     for path in (ROOT / "onetime").rglob("*.py"):
+        if path == ROOT / "onetime" / "cli.py":
+            continue  # the command-line client's, not the service's: in its --help and README
         for groups in PYTHON_READERS.findall(path.read_text()):
             names |= {name for name in groups if name}
     for path in (ROOT / "compose.yaml", ROOT / "docker" / "entrypoint.sh"):
