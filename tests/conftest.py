@@ -229,5 +229,5 @@ def wsgi_application() -> Iterator[WSGIApplication]:
         request_finished.connect(close_old_connections)
 
 
-# The headless browser, for every file with browser tests.
-from tests.browser import browser  # noqa: E402, F401
+# The headless browsers, for every file with browser tests.
+from tests.browser import browser, lan_browser  # noqa: E402, F401
