@@ -6,7 +6,6 @@ JavaScript: the buttons that need it stay hidden and the fields work as plain on
 """
 
 import re
-from typing import Any
 
 import pytest
 
@@ -92,9 +91,7 @@ def test_without_javascript_the_fields_are_plain_and_the_buttons_hidden(browser,
     assert not page.locator("button[data-toggle-password]").is_visible()
     assert page.locator("input[name=passphrase]").get_attribute("type") == "password"
 
-    open_secret(
-        page, create_secret(page, live_server.url, KEY, passphrase="pw"), passphrase="pw"
-    )
+    open_secret(page, create_secret(page, live_server.url, KEY, passphrase="pw"), passphrase="pw")
 
     for button in ("data-copy", "data-wrap", "data-download"):
         assert not page.locator(f"button[{button}=secret]").is_visible()

@@ -169,9 +169,9 @@ class SecretForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
-        if data.get("ciphertext") is None and not data.get("secret"):
-            if "secret" not in self.errors and "ciphertext" not in self.errors:
-                self.add_error("secret", self.fields["secret"].error_messages["required"])
+        sent = data.get("secret") or data.get("ciphertext") is not None
+        if not sent and not {"secret", "ciphertext"} & set(self.errors):
+            self.add_error("secret", self.fields["secret"].error_messages["required"])
         account, code = data.get("notify_telegram"), data.get("notify_code")
         # Only when the account itself was valid: one error per field is enough.
         if code and not account and "notify_telegram" not in self.errors:
