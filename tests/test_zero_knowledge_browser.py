@@ -152,10 +152,10 @@ def test_it_encrypts_in_the_browser_and_the_server_never_sees_the_secret(browser
     again = visit(their_page, link)
     assert again.status == 410
     assert "Секрет уничтожен" in their_page.inner_text("h1")
-    assert "зашифрован в браузере отправителя" in their_page.inner_text("main")
+    assert "зашифрован на устройстве отправителя" in their_page.inner_text("main")
 
     page.goto(page.inner_text("#receipt-url"))
-    assert "In your browser" in page.inner_text("dl")
+    assert "On your device" in page.inner_text("dl")
     sender.close()
     recipient.close()
 
@@ -202,6 +202,21 @@ def test_a_telegram_bound_client_secret_opens_with_a_code(browser, live_server, 
 
     assert opened.status == 200
     assert page.input_value("textarea#secret") == SECRET
+    context.close()
+
+
+def test_switching_the_language_keeps_the_key(browser, live_server):
+    secret = off_the_event_loop(make_client_secret)
+    context = new_context(browser, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{secret.id}#{zk.b64encode(secret.key)}")
+    page.locator("[data-zk-state=ready]").wait_for()
+
+    with page.expect_navigation():
+        page.click("nav.lang a[hreflang=ru]")
+
+    page.locator("[data-zk-state=ready]").wait_for()
+    assert "Показать секрет" in page.inner_text("form")
     context.close()
 
 

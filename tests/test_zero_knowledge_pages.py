@@ -95,7 +95,7 @@ def test_the_recipient_page_carries_the_key_check_and_says_the_mode(en):
 
     assert page.status_code == 200
     assert attribute(page, "data-zk-key-check") == zk.b64encode(zk.key_check(secret.key, secret.id))
-    assert "Encrypted in the sender's browser" in text(page)
+    assert "Encrypted on the sender's device" in text(page)
     assert "<noscript>" in text(page)
     # The form waits for the script, which checks the key first.
     assert re.search(r'<div data-zk-state="ready" hidden>', text(page))
@@ -133,7 +133,7 @@ def test_the_revealed_page_carries_the_envelope_for_the_script(en):
     assert Secret.objects.get(pk=secret.id).state == Secret.State.REVEALED
     gone = en.get(f"/s/{secret.id}")
     assert gone.status_code == 410
-    assert "It was encrypted in its sender's browser" in text(gone)
+    assert "It was encrypted on its sender's device" in text(gone)
 
 
 def test_a_passphrase_itself_is_refused_for_a_client_secret(en):
@@ -150,7 +150,7 @@ def test_the_receipt_and_the_gone_page_say_the_mode(en):
     server_secret = make_secret()
 
     receipt = en.get(f"/r/{client_secret.created.receipt_token}")
-    assert "In your browser: the server never saw the secret" in text(receipt)
+    assert "On your device: the server never saw the secret" in text(receipt)
     receipt = en.get(f"/r/{server_secret.receipt_token}")
     assert re.search(r'<dd class="encryption">On the server</dd>', text(receipt))
 

@@ -136,6 +136,11 @@ async function drawQr(box, text) {
 async function revealForm(root) {
   const id = root.dataset.zkSecret;
   sessionStorage.removeItem(stretchedItem(id));
+  // The language links ("?lang=en") keep the key, or the page in the other language would
+  // find none.
+  document.querySelectorAll("nav.lang a[href^='?']").forEach((link) => {
+    link.hash = location.hash;
+  });
   if (!zk.available()) {
     show(root, "insecure");
     return;
