@@ -59,7 +59,7 @@ function withhold(fields) {
 }
 
 // Run `encrypt` in place of the form's own submission, once at a time (PBKDF2 takes a
-// moment); `failed` shows when it throws.
+// moment); the `failed` message shows when it throws, and nothing is sent.
 function encryptOnSubmit(form, encrypt, failed) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -67,7 +67,7 @@ function encryptOnSubmit(form, encrypt, failed) {
     form.dataset.zkBusy = "1";
     encrypt().catch((error) => {
       delete form.dataset.zkBusy;
-      if (failed) failed.hidden = false;
+      failed.hidden = false;
       console.error(error);
     });
   });
@@ -166,7 +166,7 @@ async function revealForm(root) {
     // The fragment stays in the address the form is sent to, for the revealed page.
     const action = `${location.pathname}#${zk.b64encode(key)}`;
     send(form, { action, extra, withheld: passphrase ? [passphrase] : [] });
-  });
+  }, form.querySelector("[data-zk-failed]"));
 }
 
 async function revealedPage(root) {
