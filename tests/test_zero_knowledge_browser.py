@@ -13,7 +13,7 @@ import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, quote_plus
 
 import pytest
 
@@ -91,14 +91,14 @@ class Sent:
         return [parse_qs(r.post_data or "") for r in self.requests if r.method == "POST"]
 
     def assert_never(self, *values: str) -> None:
+        """Fail if any request carried one of ``values``, as is or URL-encoded."""
         for request in self.requests:
-            seen = [request.url, request.post_data or "", *request.headers.values()]
+            body = request.post_data or ""
+            fields = [value for values in parse_qs(body).values() for value in values]
+            seen = [request.url, body, *request.headers.values(), *fields]
             for value in values:
-                for encoded in {value, *parse_qs(f"v={value}").get("v", [])}:
-                    assert not any(encoded in text for text in seen), request.url
-            # A form's body, decoded, holds none of them either.
-            fields = parse_qs(request.post_data or "")
-            assert not any(v in values for vs in fields.values() for v in vs), request.url
+                for form in {value, quote(value), quote_plus(value)}:
+                    assert not any(form in text for text in seen), request.url
 
 
 def secret_row(secret_id: str) -> Secret:

@@ -13,7 +13,7 @@ from django.test import Client
 
 from onetime.core import envelope as zk
 from onetime.vault.models import Secret
-from tests.conftest import make_client_secret, make_secret, text
+from tests.conftest import issue_code, make_client_secret, make_secret, text
 
 pytestmark = [
     pytest.mark.django_db,
@@ -57,6 +57,28 @@ def test_the_form_stores_the_ciphertext_the_page_sent(en):
     assert "Encrypted in your browser" in text(created)
     # The server's QR code would have no key: the page draws its own.
     assert "<svg" not in text(created)
+
+
+def test_the_telegram_fields_and_the_lifetime_work_with_a_ciphertext(en, telegram_bot):
+    envelope, _ = zk.seal(b"for alice", key=zk.new_key())
+    code = issue_code(1001, "bobby")
+
+    created = en.post(
+        "/",
+        {
+            "ciphertext": zk.b64encode(envelope),
+            "ttl": "300",
+            "telegram_recipient": "@alice",
+            "notify_telegram": "@bobby",
+            "notify_code": code,
+        },
+    )
+
+    assert created.status_code == 200
+    secret = Secret.objects.get()
+    assert (secret.telegram_recipient, secret.notify_chat_id) == ("@alice", 1001)
+    assert (secret.expires_at - secret.created_at).total_seconds() == 300
+    assert secret.client_encrypted
 
 
 def test_the_form_sent_back_with_an_error_asks_for_the_secret_again(en, telegram_bot):
