@@ -7,9 +7,11 @@ localhost (no WebCrypto), the pages fall back or say why, consuming nothing.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -398,3 +400,43 @@ def test_on_plain_http_away_from_localhost_it_falls_back_and_says_why(lan_browse
     assert not page.locator("form button[type=submit]").is_visible()
     assert secret_row(str(secret.id)).state == Secret.State.ACTIVE
     context.close()
+
+
+ONETIME = Path(sys.executable).parent / "onetime"
+
+
+def onetime(*args: str, home: Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """Run the command-line client as its users do, with ONETIME_PASSPHRASE for the prompt."""
+    assert ONETIME.exists(), "the console script is missing: make install"
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "ONETIME_PASSPHRASE": "open sesame"}
+    return subprocess.run(
+        [str(ONETIME), *args], input=stdin, capture_output=True, env=env, timeout=60
+    )
+
+
+def test_a_secret_made_in_the_terminal_opens_in_chromium(browser, live_server, tmp_path):
+    made = onetime(
+        "share", "--passphrase", "--server", live_server.url, home=tmp_path, stdin=SECRET.encode()
+    )
+    assert made.returncode == 0, made.stderr.decode()
+    link = made.stdout.decode().removesuffix("\n")
+    context = new_context(browser, locale="en-US")
+    page = context.new_page()
+
+    opened = open_secret(page, link, passphrase="open sesame")
+
+    assert opened.status == 200
+    assert page.input_value("textarea#secret") == SECRET
+    context.close()
+
+
+def test_a_secret_made_in_chromium_opens_in_the_terminal(browser, live_server, tmp_path):
+    context = new_context(browser, locale="en-US")
+    page = context.new_page()
+    link = create_secret(page, live_server.url, SECRET, passphrase="open sesame")
+    context.close()
+
+    opened = onetime("open", link, home=tmp_path)
+
+    assert opened.returncode == 0, opened.stderr.decode()
+    assert opened.stdout == SECRET.encode()
