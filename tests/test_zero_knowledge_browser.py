@@ -357,7 +357,8 @@ def test_the_qr_code_holds_the_link_with_its_key(browser, live_server, tmp_path)
     assert not any(any(row) for row in drawn[:4] + drawn[-4:])
     assert not any(any(row[:4] + row[-4:]) for row in drawn)
     assert qr.bounding_box()["width"] >= 200
-    if shutil.which("zbarimg"):  # Debian's zbar-tools: read it as a phone's camera would
+    # Debian's zbar-tools (.ci/run installs it): read it as a phone's camera would.
+    if shutil.which("zbarimg"):
         image = tmp_path / "qr.png"
         qr.screenshot(path=str(image))
         read = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True)
