@@ -88,6 +88,20 @@ def make_client_secret(
     return ClientSecret(created=created, key=key, passphrase=passphrase)
 
 
+def make_tampered_client_secret() -> ClientSecret:
+    """
+    Create a client secret whose envelope was changed after it was sealed: its key still
+    checks, but it does not decrypt (what a recipient's client must never show).
+    """
+    key = zk.new_key()
+    envelope, _ = zk.seal(b"the real secret", key=key)
+    changed = envelope[:-1] + bytes([envelope[-1] ^ 1])
+    created = services.secret_create(
+        plaintext=None, envelope=changed, ttl=None, passphrase=None, client_ip="192.0.2.1"
+    )
+    return ClientSecret(created=created, key=key, passphrase=None)
+
+
 # The bot of the tests that need one configured (but never talk to it).
 TEST_BOT = "onetime_test_bot"
 
@@ -229,5 +243,5 @@ def wsgi_application() -> Iterator[WSGIApplication]:
         request_finished.connect(close_old_connections)
 
 
-# The headless browser, for every file with browser tests.
-from tests.browser import browser  # noqa: E402, F401
+# The headless browsers, for every file with browser tests.
+from tests.browser import browser, lan_browser  # noqa: E402, F401

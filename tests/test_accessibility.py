@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser import AXE, DESKTOP, PHONE, new_context, off_the_event_loop
-from tests.conftest import make_secret
+from onetime.core import envelope as zk
+from tests.browser import AXE, DESKTOP, PHONE, decrypted, new_context, off_the_event_loop
+from tests.conftest import make_client_secret, make_secret, make_tampered_client_secret
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,11 +54,23 @@ def scan(page: Any, axe: str, name: str, problems: dict[str, list[str]]) -> None
 
 
 def make_secrets() -> dict[str, str]:
+    def link(secret: Any) -> str:
+        """The path of a client secret's link, with its key."""
+        return f"{secret.id}#{zk.b64encode(secret.key)}"
+
+    client = make_client_secret("in the browser")
     return {
         "plain": str(make_secret("plain").secret.id),
         "guarded": str(make_secret("guarded", passphrase="open sesame").secret.id),
         "bound": str(make_secret("bound", telegram_recipient="@alice").secret.id),
         "receipt": make_secret("receipt").receipt_token,
+        # Encrypted in the browser (PRODUCT.md §2.7): their links hold the key.
+        "client": link(client),
+        "client receipt": client.created.receipt_token,
+        "client, guarded": link(make_client_secret("g", passphrase="open sesame")),
+        "client, bound": link(make_client_secret("b", telegram_recipient="@alice")),
+        "client, incomplete link": str(make_client_secret("i").id),
+        "client, tampered": link(make_tampered_client_secret()),
     }
 
 
@@ -75,6 +88,7 @@ def test_every_page_passes_an_axe_scan(browser, live_server, telegram_bot, axe, 
     page.fill("textarea[name=secret]", "typed")
     with page.expect_navigation():
         page.click("form button.primary")
+    page.click("details.qr summary")  # the QR code the page draws
     scan(page, axe, "created", problems)
     for kind in ("guarded", "bound", "plain"):
         page.goto(f"{base}/s/{made[kind]}")
@@ -86,6 +100,24 @@ def test_every_page_passes_an_axe_scan(browser, live_server, telegram_bot, axe, 
     scan(page, axe, "gone", problems)
     page.goto(f"{base}/r/{made['receipt']}")
     scan(page, axe, "receipt", problems)
+    for kind in ("client, guarded", "client, bound", "client, incomplete link", "client"):
+        page.goto("about:blank")
+        page.goto(f"{base}/s/{made[kind]}")
+        page.wait_for_selector("[data-zk-state]:visible")  # the script's verdict on the key
+        scan(page, axe, f"recipient ({kind})", problems)
+    with page.expect_navigation():
+        page.click("form button.primary")  # reveal the client one
+    decrypted(page)
+    scan(page, axe, "revealed (client)", problems)
+    page.reload()
+    scan(page, axe, "gone (client)", problems)
+    page.goto(f"{base}/r/{made['client receipt']}")
+    scan(page, axe, "receipt (client)", problems)
+    page.goto(f"{base}/s/{made['client, tampered']}")
+    with page.expect_navigation():
+        page.click("form button.primary")
+    decrypted(page)
+    scan(page, axe, "revealed (client, tampered)", problems)
     page.goto(f"{base}/no/such/page")
     scan(page, axe, "not found", problems)
     context.close()

@@ -6,12 +6,10 @@ JavaScript: the buttons that need it stay hidden and the fields work as plain on
 """
 
 import re
-from typing import Any
 
 import pytest
 
-from tests.browser import DESKTOP, PHONE, new_context
-from tests.test_browser_flow import UUID, create_secret
+from tests.browser import DESKTOP, PHONE, UUID, create_secret, new_context, open_secret
 
 pytestmark = pytest.mark.browser
 
@@ -19,28 +17,10 @@ pytestmark = pytest.mark.browser
 KEY = "ssh-ed25519 " + "A" * 3000 + " alice@example\nline two\nline three\n"
 
 
-def create(page: Any, base_url: str, plaintext: str, passphrase: str = "") -> str:
-    page.goto(f"{base_url}/")
-    page.fill("textarea[name=secret]", plaintext)
-    if passphrase:
-        page.fill("input[name=passphrase]", passphrase)
-    with page.expect_navigation():
-        page.click("form button.primary")
-    return str(page.inner_text("#share-url"))
-
-
-def open_secret(page: Any, link: str, passphrase: str = "") -> None:
-    page.goto(link)
-    if passphrase:
-        page.fill("input[name=passphrase]", passphrase)
-    with page.expect_navigation():
-        page.click("form button[type=submit]")
-
-
 def test_the_revealed_box_keeps_lines_whole_wraps_on_request_and_downloads(browser, live_server):
     context = new_context(browser, locale="en-US", viewport=DESKTOP, accept_downloads=True)
     page = context.new_page()
-    open_secret(page, create(page, live_server.url, KEY))
+    open_secret(page, create_secret(page, live_server.url, KEY))
     box = page.locator("textarea#secret")
     size = "(e) => [e.scrollWidth, e.clientWidth, e.scrollHeight, e.clientHeight]"
 
@@ -111,7 +91,7 @@ def test_without_javascript_the_fields_are_plain_and_the_buttons_hidden(browser,
     assert not page.locator("button[data-toggle-password]").is_visible()
     assert page.locator("input[name=passphrase]").get_attribute("type") == "password"
 
-    open_secret(page, create(page, live_server.url, KEY, passphrase="pw"), passphrase="pw")
+    open_secret(page, create_secret(page, live_server.url, KEY, passphrase="pw"), passphrase="pw")
 
     for button in ("data-copy", "data-wrap", "data-download"):
         assert not page.locator(f"button[{button}=secret]").is_visible()
@@ -121,7 +101,8 @@ def test_without_javascript_the_fields_are_plain_and_the_buttons_hidden(browser,
 
 
 def test_the_form_sends_crlf_and_the_secret_comes_back_with_lf(browser, live_server):
-    context = new_context(browser, locale="en-US")
+    # Without JavaScript the form sends the secret itself (with JavaScript, its ciphertext).
+    context = new_context(browser, locale="en-US", java_script_enabled=False)
     page = context.new_page()
     link = create_secret(page, live_server.url, "line one\nline two\n")
     secret_id = re.fullmatch(rf".*/s/({UUID})", link)

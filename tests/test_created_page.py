@@ -11,9 +11,8 @@ import segno
 from playwright.sync_api import expect
 
 from onetime.vault.models import Secret
-from tests.browser import DESKTOP, PHONE, new_context
+from tests.browser import DESKTOP, PHONE, create_secret, new_context
 from tests.conftest import text
-from tests.test_browser_flow import create_secret
 
 SVG = re.compile(r'<div class="qr-code" role="img" aria-label="[^"]+">(<svg .*?</svg>)</div>', re.S)
 

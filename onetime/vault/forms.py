@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from onetime.core import envelope as zk
 from onetime.vault import passwords, services
 
 TTL_PRESETS = [
@@ -51,13 +52,39 @@ def code_field() -> forms.CharField:
     )
 
 
+def base64_field(max_length: int | None = None) -> forms.CharField:
+    """Return a field for bytes in URL-safe base64 (what the page's script adds to a form)."""
+    return forms.CharField(required=False, max_length=max_length, widget=forms.HiddenInput)
+
+
+def clean_base64(value: object, size: int | None = None) -> bytes | None:
+    """Return the bytes of URL-safe base64 without padding (None for nothing sent)."""
+    if not value:
+        return None
+    try:
+        data = zk.b64decode(str(value))
+    except zk.EnvelopeError:
+        raise forms.ValidationError(_("This is not URL-safe base64 without padding.")) from None
+    if size is not None and len(data) != size:
+        raise forms.ValidationError(_("This is not %(n)d bytes long.") % {"n": size})
+    return data
+
+
 class SecretForm(forms.Form):
-    # strip=False: whitespace is part of a secret.
+    # strip=False: whitespace is part of a secret. Not required when the page's script sent
+    # its ciphertext instead (clean); the browser still asks for it.
     secret = forms.CharField(
         label=_("Secret"),
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false"}),
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false", "required": True}
+        ),
     )
+    # Encrypted in the browser (PRODUCT.md §2.7): the page's script sends the envelope (and
+    # the passphrase's proof) in place of the secret and the passphrase.
+    ciphertext = base64_field()
+    passphrase_proof = base64_field(max_length=64)
     ttl = forms.TypedChoiceField(label=_("Lifetime"), coerce=int, choices=[])
     passphrase = forms.CharField(
         label=_("Passphrase (optional)"),
@@ -125,6 +152,12 @@ class SecretForm(forms.Form):
         value = str(self.cleaned_data["secret"])
         return value.replace("\r\n", "\n").replace("\r", "\n")
 
+    def clean_ciphertext(self) -> bytes | None:
+        return clean_base64(self.cleaned_data["ciphertext"])
+
+    def clean_passphrase_proof(self) -> bytes | None:
+        return clean_base64(self.cleaned_data["passphrase_proof"], zk.PROOF_BYTES)
+
     def clean_telegram_recipient(self) -> str:
         return self._clean_account("telegram_recipient")
 
@@ -136,6 +169,9 @@ class SecretForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
+        sent = data.get("secret") or data.get("ciphertext") is not None
+        if not sent and not {"secret", "ciphertext"} & set(self.errors):
+            self.add_error("secret", self.fields["secret"].error_messages["required"])
         account, code = data.get("notify_telegram"), data.get("notify_code")
         # Only when the account itself was valid: one error per field is enough.
         if code and not account and "notify_telegram" not in self.errors:
@@ -189,6 +225,11 @@ class RevealForm(forms.Form):
     # "browser" when the page's script will decrypt what the reveal returns (it adds the
     # field); a client-encrypted secret is not revealed to a page without it.
     decrypt = forms.CharField(required=False, max_length=16)
+    # A client-encrypted secret's passphrase, as the proof the page's script derived from it.
+    passphrase_proof = base64_field(max_length=64)
 
     def clean_telegram_code(self) -> str:
         return clean_code(self.cleaned_data["telegram_code"])
+
+    def clean_passphrase_proof(self) -> bytes | None:
+        return clean_base64(self.cleaned_data["passphrase_proof"], zk.PROOF_BYTES)

@@ -57,8 +57,17 @@ class SecretGone(ServiceError):
 
     status_code = 410
 
-    def __init__(self, state: str, *, unwiped: Secret | None = None, by: str = "") -> None:
+    def __init__(
+        self,
+        state: str,
+        *,
+        unwiped: Secret | None = None,
+        by: str = "",
+        client: bool | None = None,
+    ) -> None:
         self.state = state
+        # Whether its sender's client encrypted it (for the page), when the row was read.
+        self.client = client
         # What this very attempt used up, when it destroyed the secret: "codes" or
         # "passphrases". Only the person who made it is told why; later visitors are not.
         self.by = by
@@ -537,7 +546,11 @@ def _read_active(secret_id: uuid.UUID) -> Secret:
         raise SecretNotFound
     state = secret.state_at(now)
     if state != State.ACTIVE:
-        raise SecretGone(state, unwiped=secret if secret.state == State.ACTIVE else None)
+        raise SecretGone(
+            state,
+            unwiped=secret if secret.state == State.ACTIVE else None,
+            client=secret.client_encrypted,
+        )
     return secret
 
 
@@ -655,7 +668,7 @@ def _reveal(
     secret = _read_active(secret_id)
     # Still active: only the TTL, which ran out between the read and the claim, can have
     # made the claim miss (unless the clock stepped back since).
-    raise SecretGone(State.EXPIRED, unwiped=secret)
+    raise SecretGone(State.EXPIRED, unwiped=secret, client=secret.client_encrypted)
 
 
 def _wipe_expired(secret: Secret) -> None:
@@ -803,7 +816,11 @@ def _reveal_locked(
         state = secret.state_at(now)
         if state != State.ACTIVE:
             # Expired included: wiped by secret_reveal once this transaction has ended.
-            raise SecretGone(state, unwiped=secret if secret.state == State.ACTIVE else None)
+            raise SecretGone(
+                state,
+                unwiped=secret if secret.state == State.ACTIVE else None,
+                client=secret.client_encrypted,
+            )
         assert secret.ciphertext is not None
         # Taken before the code is used up, so that a wrong passphrase can give it back.
         before_code = transaction.savepoint()
@@ -862,7 +879,9 @@ def _count_wrong(secret: Secret, now: datetime, *, counter: str, limit: int, gue
 def _count_wrong_code(secret: Secret, now: datetime) -> ServiceError:
     limit = codes.FAILURES_PER_CODE
     left = _count_wrong(secret, now, counter="failed_codes", limit=limit, guess="Telegram code")
-    return WrongTelegramCode(attempts_left=left) if left else SecretGone(State.LOCKED, by="codes")
+    if left:
+        return WrongTelegramCode(attempts_left=left)
+    return SecretGone(State.LOCKED, by="codes", client=secret.client_encrypted)
 
 
 def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
@@ -870,7 +889,7 @@ def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
     left = _count_wrong(secret, now, counter="failed_attempts", limit=limit, guess="passphrase")
     if left:
         return WrongPassphrase(attempts_left=left)
-    return SecretGone(State.LOCKED, by="passphrases")
+    return SecretGone(State.LOCKED, by="passphrases", client=secret.client_encrypted)
 
 
 def receipt_get(*, token: str, client_ip: str) -> Secret:

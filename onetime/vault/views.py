@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from onetime.core import envelope as zk
 from onetime.core.errors import RateLimited, ServiceError, error_page, wait_text
 from onetime.core.qr import qr_svg
 from onetime.core.ratelimit import client_ip
@@ -29,6 +30,15 @@ def _bot(bot: str | None) -> dict[str, str | None]:
 def _create_page(
     request: HttpRequest, form: SecretForm, status: int, generator: GeneratorForm | None = None
 ) -> HttpResponse:
+    if form.is_bound and form.data.get("ciphertext") and not form.has_error("secret"):
+        # Sent back with an error (a wrong code, a limit): the secret itself never came here.
+        form.add_error(
+            "secret",
+            _(
+                "The secret was encrypted in your browser and never sent, so it cannot be "
+                "filled in again: enter it once more."
+            ),
+        )
     context = {
         "form": form,
         "generator": generator or GeneratorForm(prefix="generator"),
@@ -54,7 +64,7 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
         return render(
             request,
             "vault/gone.html",
-            {"title": exc.detail, "state": exc.code, "by": exc.by},
+            {"title": exc.detail, "state": exc.code, "by": exc.by, "client": exc.client},
             status=410,
         )
     return error_page(request, exc)
@@ -78,8 +88,12 @@ def create(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or not form.is_valid():
         return _create_page(request, form, status=400 if form.is_bound else 200)
     try:
+        envelope = form.cleaned_data["ciphertext"]
         created = services.secret_create(
-            plaintext=form.cleaned_data["secret"],
+            # Encrypted in the browser: the envelope in place of the secret (PRODUCT.md §2.7).
+            plaintext=None if envelope else form.cleaned_data["secret"],
+            envelope=envelope,
+            passphrase_proof=form.cleaned_data["passphrase_proof"],
             ttl=form.cleaned_data["ttl"],
             passphrase=form.cleaned_data["passphrase"] or None,
             client_ip=client_ip(request),
@@ -104,7 +118,8 @@ def create(request: HttpRequest) -> HttpResponse:
             return page
         return _service_error(request, exc)
     # Rendered in answer to the POST, never redirected to: a redirect would put the
-    # receipt token into a URL that browsers and proxies record.
+    # receipt token into a URL that browsers and proxies record. A client-encrypted secret's
+    # key is in the page's own address (the form's action, "/#key"), for its script.
     url = secret_url(request, created.secret.id)
     return render(
         request,
@@ -112,8 +127,9 @@ def create(request: HttpRequest) -> HttpResponse:
         {
             "secret": created.secret,
             "url": url,
-            # Inline in this never-cached page: no request of its own carries the link.
-            "qr": qr_svg(url),
+            # Inline in this never-cached page: no request of its own carries the link. The
+            # link with its key exists only in the browser, which draws that one.
+            "qr": None if created.secret.client_encrypted else qr_svg(url),
             "receipt_url": receipt_url(request, created.receipt_token),
         },
     )
@@ -134,6 +150,7 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
                 passphrase=form.cleaned_data["passphrase"] or None,
                 client_ip=client_ip(request),
                 telegram_code=form.cleaned_data["telegram_code"] or None,
+                passphrase_proof=form.cleaned_data["passphrase_proof"],
                 # Set by the page's script only: without it, nothing can decrypt an envelope.
                 envelope_ok=form.cleaned_data["decrypt"] == "browser",
             )
@@ -154,11 +171,7 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
         except ServiceError as exc:
             return _service_error(request, exc)
         else:
-            plaintext = revealed.plaintext or ""  # TODO(issue 14): the browser's envelope
-            # As many rows as lines (long lines scroll sideways), within a screenful.
-            rows = min(max(plaintext.count("\n") + 1, 2), 30)
-            context = {"plaintext": plaintext, "rows": rows}
-            return render(request, "vault/revealed.html", context)
+            return _revealed_page(request, secret_id, revealed)
     try:
         meta = services.secret_get(secret_id=secret_id, client_ip=client_ip(request))
     except ServiceError as exc:
@@ -180,6 +193,19 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
         **_bot(services.recipient_bot(meta)),
     }
     return render(request, "vault/reveal.html", context, status=status)
+
+
+def _revealed_page(
+    request: HttpRequest, secret_id: uuid.UUID, revealed: services.Revealed
+) -> HttpResponse:
+    if revealed.envelope is not None:
+        # The page's script decrypts it with the key in its address (PRODUCT.md §2.7).
+        context = {"envelope": zk.b64encode(revealed.envelope), "secret_id": secret_id}
+        return render(request, "vault/revealed.html", context)
+    plaintext = revealed.plaintext or ""
+    # As many rows as lines (long lines scroll sideways), within a screenful.
+    rows = min(max(plaintext.count("\n") + 1, 2), 30)
+    return render(request, "vault/revealed.html", {"plaintext": plaintext, "rows": rows})
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -24,6 +24,8 @@ document.querySelectorAll("[data-wrap]").forEach((button) => {
     button.setAttribute("aria-pressed", String(wrap));
     fit(box);
   });
+  // Filled by a script (a secret decrypted in the browser): fitted again.
+  box.addEventListener("input", () => fit(box));
   fit(box);
 });
 
