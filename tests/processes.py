@@ -278,3 +278,22 @@ def wait_for_polling(
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
+
+
+# The command-line client's console script, as `make install` puts it beside the interpreter.
+ONETIME = Path(sys.executable).parent / "onetime"
+
+
+def user_env(home: Path, **extra: str) -> dict[str, str]:
+    """A user's bare environment for the command-line client: no Django settings, an empty home."""
+    return {"PATH": os.environ["PATH"], "HOME": str(home), **extra}
+
+
+def onetime(
+    *args: str, env: Mapping[str, str], stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the command-line client as its users do; return its exit code and output."""
+    assert ONETIME.exists(), "the console script is missing: make install"
+    return subprocess.run(
+        [str(ONETIME), *args], input=stdin, capture_output=True, env=dict(env), timeout=60
+    )

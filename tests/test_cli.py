@@ -27,19 +27,21 @@ from onetime.core import envelope as zk
 from tests.conftest import TEST_BOT, issue_code, wrong_code
 from tests.processes import (
     BOT_TOKEN,
+    ONETIME,
     ROOT,
     RunningWeb,
     database_url,
     free_port,
     http_get,
     http_post,
+    onetime,
     start_web,
     stop,
+    user_env,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ONETIME = Path(sys.executable).parent / "onetime"
 VECTORS = json.loads((ROOT / "docs" / "zero-knowledge-vectors.json").read_text())["vectors"]
 # Unicode, a CR LF, a tab, trailing spaces and newlines: every byte must come back.
 TEXT = "Пароль: p@ss🔑\r\nвторая строка\ttab  \n\n".encode()
@@ -63,18 +65,9 @@ def web(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A user's bare environment: no Django settings, no ONETIME_URL, an empty home."""
-    assert ONETIME.exists(), "the console script is missing: make install"
     home = tmp_path / "home"
     home.mkdir()
-    return {"PATH": os.environ["PATH"], "HOME": str(home)}
-
-
-def onetime(
-    *args: str, env: dict[str, str], stdin: bytes = b""
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [str(ONETIME), *args], input=stdin, capture_output=True, env=env, timeout=60
-    )
+    return user_env(home)
 
 
 def share(web: RunningWeb, env: dict[str, str], text: bytes = TEXT, *args: str) -> str:

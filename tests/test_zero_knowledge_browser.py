@@ -7,11 +7,9 @@ localhost (no WebCrypto), the pages fall back or say why, consuming nothing.
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ from tests.conftest import (
     make_client_secret,
     make_tampered_client_secret,
 )
-from tests.processes import ROOT
+from tests.processes import ROOT, onetime, user_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -403,21 +401,19 @@ def test_on_plain_http_away_from_localhost_it_falls_back_and_says_why(lan_browse
     context.close()
 
 
-ONETIME = Path(sys.executable).parent / "onetime"
-
-
-def onetime(*args: str, home: Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    """Run the command-line client as its users do, with ONETIME_PASSPHRASE for the prompt."""
-    assert ONETIME.exists(), "the console script is missing: make install"
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "ONETIME_PASSPHRASE": "open sesame"}
-    return subprocess.run(
-        [str(ONETIME), *args], input=stdin, capture_output=True, env=env, timeout=60
-    )
+def onetime_user(home: Path) -> dict[str, str]:
+    """A user of the command-line client, with ONETIME_PASSPHRASE for its prompt."""
+    return user_env(home, ONETIME_PASSPHRASE="open sesame")
 
 
 def test_a_secret_made_in_the_terminal_opens_in_chromium(browser, live_server, tmp_path):
     made = onetime(
-        "share", "--passphrase", "--server", live_server.url, home=tmp_path, stdin=SECRET.encode()
+        "share",
+        "--passphrase",
+        "--server",
+        live_server.url,
+        env=onetime_user(tmp_path),
+        stdin=SECRET.encode(),
     )
     assert made.returncode == 0, made.stderr.decode()
     link = made.stdout.decode().removesuffix("\n")
@@ -437,7 +433,7 @@ def test_a_secret_made_in_chromium_opens_in_the_terminal(browser, live_server, t
     link = create_secret(page, live_server.url, SECRET, passphrase="open sesame")
     context.close()
 
-    opened = onetime("open", link, home=tmp_path)
+    opened = onetime("open", link, env=onetime_user(tmp_path))
 
     assert opened.returncode == 0, opened.stderr.decode()
     assert opened.stdout == SECRET.encode()
