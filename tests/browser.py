@@ -136,7 +136,8 @@ def open_secret(page: Any, link: str, *, passphrase: str = "", code: str = "") -
     if code:
         page.fill("input[name=telegram_code]", code)
     if passphrase:
-        page.fill("input[name=passphrase]", passphrase)
+        # For a client-encrypted secret the field has no name: only the script reads it.
+        page.fill("input[type=password]", passphrase)
     with page.expect_navigation() as navigation:
         page.click("form button[type=submit]")
     decrypted(page)

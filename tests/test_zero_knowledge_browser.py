@@ -176,8 +176,10 @@ def test_a_passphrase_never_leaves_the_browser_and_wrong_ones_count(browser, liv
     assert wrong.status == 403
     assert "4 attempts left" in page.inner_text("#id_passphrase_error")
     assert secret_row(secret_id).failed_attempts == 1
+    # The page that answered drops the passphrase the script stretched for the revealed page.
+    assert page.evaluate("sessionStorage.length") == 0
     # The answer came to the link with its key: the form works again, without a reload.
-    page.fill("input[name=passphrase]", "open sesame")
+    page.fill("input[type=password]", "open sesame")
     with page.expect_navigation() as right:
         page.click("form button[type=submit]")
     decrypted(page)
@@ -185,7 +187,7 @@ def test_a_passphrase_never_leaves_the_browser_and_wrong_ones_count(browser, liv
     assert right.value.status == 200
     assert page.input_value("textarea#secret") == "behind a passphrase"
     sent.assert_never("open sesame", "open sesame!", "behind a passphrase", key)
-    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("Object.keys(sessionStorage)") == []
     context.close()
 
 

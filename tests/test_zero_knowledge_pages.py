@@ -178,3 +178,34 @@ def test_the_receipt_and_the_gone_page_say_the_mode(en):
 
     en.post(f"/s/{server_secret.secret.id}", {})
     assert "It was encrypted on the server." in text(en.get(f"/s/{server_secret.secret.id}"))
+
+
+def named_fields(page: Any) -> set[str]:
+    """The names of the fields a browser submits with the page's forms, script or not."""
+    return set(re.findall(r'<(?:input|textarea|select)\b[^>]*\bname="([^"]+)"', text(page)))
+
+
+def shown_words(page: Any) -> str:
+    """What a browser that ignores `hidden` (a text browser) shows: the text outside tags."""
+    return re.sub(r"<[^>]*>", " ", text(page))
+
+
+def test_a_text_browser_that_shows_the_reveal_form_cannot_send_the_passphrase(en):
+    # lynx and w3m show the form that waits hidden for the script, and submit what it names:
+    # the passphrase field has no name, so only the script (as a proof) sends anything of it.
+    secret = make_client_secret(passphrase="open sesame")
+    page = en.get(f"/s/{secret.id}")
+
+    assert 'type="password"' in text(page)
+    assert "passphrase" not in named_fields(page)
+    assert "passphrase" in named_fields(en.get(f"/s/{make_secret(passphrase='x').secret.id}"))
+
+
+def test_a_text_browser_is_not_told_what_only_the_script_does(en):
+    page = en.get("/")
+    words = shown_words(page)
+    assert "Encrypted on the server: JavaScript is off" in words
+    assert "Encrypted in your browser" not in words
+    assert "Generated in your browser" not in words
+    secret = make_client_secret()
+    assert "This link is incomplete" not in shown_words(en.get(f"/s/{secret.id}"))

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -213,6 +215,19 @@ class GeneratorForm(forms.Form):
         )
 
 
+class UnsentPasswordInput(forms.PasswordInput):
+    """
+    A password field without a name, which a browser never submits: for a passphrase that
+    only the page's script may read (client-encrypted secrets), also in a text browser that
+    shows the form without running the script.
+    """
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["name"] = ""
+        return context
+
+
 class RevealForm(forms.Form):
     passphrase = forms.CharField(
         label=_("Passphrase"),
@@ -230,6 +245,11 @@ class RevealForm(forms.Form):
 
     def clean_telegram_code(self) -> str:
         return clean_code(self.cleaned_data["telegram_code"])
+
+    def keep_passphrase_in_the_page(self) -> None:
+        """Render the passphrase for the page's script only: it sends a proof instead."""
+        field = self.fields["passphrase"]
+        field.widget = UnsentPasswordInput(attrs={**field.widget.attrs, "data-zk-passphrase": ""})
 
     def clean_passphrase_proof(self) -> bytes | None:
         return clean_base64(self.cleaned_data["passphrase_proof"], zk.PROOF_BYTES)

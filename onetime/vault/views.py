@@ -176,6 +176,8 @@ def secret(request: HttpRequest, secret_id: uuid.UUID) -> HttpResponse:
         meta = services.secret_get(secret_id=secret_id, client_ip=client_ip(request))
     except ServiceError as exc:
         return _service_error(request, exc)
+    if meta.client_encrypted:
+        form.keep_passphrase_in_the_page()
     # The first field to fill has the focus: the code, else the passphrase.
     first = "telegram_code" if meta.telegram_recipient else "passphrase"
     if meta.telegram_recipient or meta.passphrase_required:

@@ -52,3 +52,16 @@ function fit(box) {
   box.style.height = "auto";
   box.style.height = `${box.scrollHeight + box.offsetHeight - box.clientHeight}px`;
 }
+
+// A recipient's passphrase, stretched, waits in this tab's sessionStorage only for the
+// revealed page that follows the reveal (zk-pages.js); any other page of the site, an
+// error page included, drops it, so that it never outlives the next page.
+if (!document.querySelector("[data-zk-revealed]")) {
+  try {
+    Object.keys(sessionStorage)
+      .filter((name) => name.startsWith("onetime-zk-stretched:"))
+      .forEach((name) => sessionStorage.removeItem(name));
+  } catch {
+    // No sessionStorage here (a privacy setting): then nothing was kept either.
+  }
+}

@@ -46,7 +46,11 @@
       if (!names.length || !(size >= Number(length.min) && size <= Number(length.max))) return;
       event.preventDefault();
       field.value = generate(size, names);
-      if (note) note.hidden = false;
+      if (note) {
+        // Its words wait in data-text: a text browser, which ignores `hidden`, must not say it.
+        note.textContent = note.dataset.text;
+        note.hidden = false;
+      }
     });
   });
 })();

@@ -7,12 +7,20 @@
 import * as zk from "./zk.js";
 
 // The passphrase stretched on the recipient page, for the revealed page to decrypt with:
-// in this tab's sessionStorage, removed as soon as it is read.
+// in this tab's sessionStorage, removed as soon as it is read, and by any other page of the
+// site (fields.js).
 const stretchedItem = (id) => `onetime-zk-stretched:${id}`;
 
+// Show the [data-zk-state] elements of `state`, hide the others. Their words are in
+// data-text until shown, so that browsers which ignore `hidden` (text browsers, without
+// this script) do not show what does not apply.
 function show(root, state) {
   root.querySelectorAll("[data-zk-state]").forEach((element) => {
     element.hidden = element.dataset.zkState !== state;
+    if (element.hidden) return;
+    [element, ...element.querySelectorAll("[data-text]")].forEach((part) => {
+      if (part.dataset.text) part.textContent = part.dataset.text;
+    });
   });
 }
 
@@ -135,7 +143,6 @@ async function drawQr(box, text) {
 
 async function revealForm(root) {
   const id = root.dataset.zkSecret;
-  sessionStorage.removeItem(stretchedItem(id));
   // The language links ("?lang=en") keep the key, or the page in the other language would
   // find none.
   document.querySelectorAll("nav.lang a[href^='?']").forEach((link) => {
@@ -155,7 +162,8 @@ async function revealForm(root) {
   if (autofocus) autofocus.focus();  // it was hidden when the page loaded
   const form = root.querySelector("form");
   encryptOnSubmit(form, async () => {
-    const { passphrase } = form.elements;
+    // Unnamed, so never sent by the form itself (forms.UnsentPasswordInput).
+    const passphrase = form.querySelector("[data-zk-passphrase]");
     const extra = { decrypt: "browser" };
     if (passphrase && passphrase.value) {
       const secretId = zk.uuidBytes(id);
@@ -165,7 +173,7 @@ async function revealForm(root) {
     }
     // The fragment stays in the address the form is sent to, for the revealed page.
     const action = `${location.pathname}#${zk.b64encode(key)}`;
-    send(form, { action, extra, withheld: passphrase ? [passphrase] : [] });
+    send(form, { action, extra });
   }, form.querySelector("[data-zk-failed]"));
 }
 
