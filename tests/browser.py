@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, quote, quote_plus
 
 import pytest
 from django.db import connection
@@ -158,3 +159,26 @@ def reveal(page: Any, link: str) -> str:
         page.click("form button[type=submit]")
     decrypted(page)
     return str(page.input_value("textarea#secret"))
+
+
+class Sent:
+    """What a page sent: every request's URL, headers and body."""
+
+    def __init__(self, page: Any) -> None:
+        self.requests: list[Any] = []
+        page.on("request", lambda request: self.requests.append(request))
+
+    def posts(self) -> list[dict[str, list[str]]]:
+        """Return the form fields of each POST."""
+        return [parse_qs(r.post_data or "") for r in self.requests if r.method == "POST"]
+
+    def assert_never(self, *values: str) -> None:
+        """Fail if any request carried one of ``values``, as is or URL-encoded."""
+        for request in self.requests:
+            body = request.post_data or ""
+            fields = [value for values in parse_qs(body).values() for value in values]
+            seen = [request.url, body, *request.all_headers().values(), *fields]
+            for value in values:
+                for form in {value, quote(value), quote_plus(value)}:
+                    # Not the URL in the message: it may be what carries the value.
+                    assert not any(form in text for text in seen), "a request carried it"

@@ -13,7 +13,6 @@ import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, quote_plus
 
 import pytest
 
@@ -25,6 +24,7 @@ from tests.browser import (
     LAN_HOST,
     PHONE,
     UUID,
+    Sent,
     create_secret,
     decrypted,
     lan_url,
@@ -77,28 +77,6 @@ def test_chromium_reproduces_the_vectors_byte_for_byte(browser, live_server):
         got = page.evaluate(RUN_VECTOR, vector)
         assert got == {name: vector[name] for name in got}, vector["name"]
     context.close()
-
-
-class Sent:
-    """What a page sent: every request's URL, headers and body."""
-
-    def __init__(self, page: Any) -> None:
-        self.requests: list[Any] = []
-        page.on("request", lambda request: self.requests.append(request))
-
-    def posts(self) -> list[dict[str, list[str]]]:
-        """Return the form fields of each POST."""
-        return [parse_qs(r.post_data or "") for r in self.requests if r.method == "POST"]
-
-    def assert_never(self, *values: str) -> None:
-        """Fail if any request carried one of ``values``, as is or URL-encoded."""
-        for request in self.requests:
-            body = request.post_data or ""
-            fields = [value for values in parse_qs(body).values() for value in values]
-            seen = [request.url, body, *request.headers.values(), *fields]
-            for value in values:
-                for form in {value, quote(value), quote_plus(value)}:
-                    assert not any(form in text for text in seen), request.url
 
 
 def secret_row(secret_id: str) -> Secret:
@@ -439,3 +417,25 @@ def test_a_secret_made_in_chromium_opens_in_the_terminal(browser, live_server, t
 
     assert opened.returncode == 0, opened.stderr.decode()
     assert opened.stdout == SECRET.encode()
+
+
+def test_a_secret_over_the_limit_is_told_before_anything_is_sent(browser, live_server, settings):
+    settings.ONETIME_MAX_SECRET_BYTES = 10
+    context = new_context(browser, locale="en-US")
+    page = context.new_page()
+    sent = Sent(page)
+    page.goto(f"{live_server.url}/")
+    page.fill("textarea[name=secret]", "ключ-11")  # 11 bytes in UTF-8
+
+    page.click("form button.primary")
+
+    told = page.locator("[data-zk-too-large]")
+    told.wait_for()
+    assert "longer than 10 bytes" in told.inner_text()
+    assert page.input_value("textarea[name=secret]") == "ключ-11"
+    assert sent.posts() == []
+    page.fill("textarea[name=secret]", "ключ-1")  # 10 bytes: within the limit
+    with page.expect_navigation():
+        page.click("form button.primary")
+    assert page.locator("[data-zk-created]").count() == 1
+    context.close()

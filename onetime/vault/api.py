@@ -56,7 +56,8 @@ class Base64Field(serializers.Field):  # type: ignore[type-arg]
 
     default_error_messages = {
         "invalid": _("Send a JSON string of URL-safe base64 without padding (A-Z a-z 0-9 - _)."),
-        "size": _("Send %(low)d to %(high)d bytes, in base64url."),
+        "size": _("Send {low} to {high} bytes, in base64url."),
+        "too_short": _("Send at least {low} bytes, in base64url: that is the envelope's header."),
     }
 
     def __init__(self, *, min_bytes: int = 1, max_bytes: int | None = None, **kwargs: Any):
@@ -71,8 +72,10 @@ class Base64Field(serializers.Field):  # type: ignore[type-arg]
         except zk.EnvelopeError:
             self.fail("invalid")
         # The upper bound of a ciphertext is the service's (413).
-        if len(value) < self.min_bytes or (self.max_bytes and len(value) > self.max_bytes):
-            self.fail("size", low=self.min_bytes, high=self.max_bytes or self.min_bytes)
+        if self.max_bytes is None and len(value) < self.min_bytes:
+            self.fail("too_short", low=self.min_bytes)
+        if self.max_bytes is not None and not self.min_bytes <= len(value) <= self.max_bytes:
+            self.fail("size", low=self.min_bytes, high=self.max_bytes)
         return value
 
     def to_representation(self, value: Any) -> str:

@@ -204,9 +204,9 @@ class NeedsJavaScript(ServiceError):
     status_code = 409
     code = "needs_client"
     default_detail = _(
-        "This secret was encrypted in its sender's browser, and only a browser with "
-        "JavaScript (or the onetime command-line client) can decrypt it. Nothing was consumed: "
-        "open the link again with JavaScript on, or run `onetime open` with it."
+        "This secret was encrypted on its sender's device, and only a browser with JavaScript "
+        "(over HTTPS) or the onetime command-line client can decrypt it. Nothing was consumed: "
+        "open the link again with JavaScript on, or run onetime open with it."
     )
     title = _("This secret needs JavaScript")
 
@@ -382,8 +382,8 @@ def secret_create(
         if plaintext is not None or passphrase:
             raise NeedsClient(
                 _(
-                    "Send the secret or its ciphertext, not both, and a passphrase_proof rather "
-                    "than the passphrase with a ciphertext."
+                    "With a ciphertext, send no secret and no passphrase: the client that "
+                    "encrypted it sends passphrase_proof instead of the passphrase."
                 )
             )
         header = _check_envelope(envelope, passphrase_proof)
@@ -645,9 +645,9 @@ def _reveal(
         if secret.client_encrypted and isinstance(passphrase, str):
             raise NeedsClient(
                 _(
-                    "This secret was encrypted by its sender's client: a passphrase never goes "
-                    "to the server. Open the link in a browser with JavaScript, or with "
-                    "`onetime open`, which send a proof derived from it."
+                    "This secret was encrypted on its sender's device: its passphrase never goes "
+                    "to the server. Open the link in a browser with JavaScript, or with onetime "
+                    "open: they send a proof derived from the passphrase instead."
                 )
             )
         if not secret.client_encrypted and isinstance(passphrase, bytes):

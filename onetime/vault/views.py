@@ -42,6 +42,8 @@ def _create_page(
     context = {
         "form": form,
         "generator": generator or GeneratorForm(prefix="generator"),
+        # For the script, which encrypts: a secret over it is refused before it is sent.
+        "max_secret_bytes": settings.ONETIME_MAX_SECRET_BYTES,
         **_bot(services.telegram_bot() if form.telegram else None),
     }
     return render(request, "vault/create.html", context, status=status)

@@ -99,7 +99,16 @@ function createForm(form) {
       event.stopImmediatePropagation();  // sent natively, not encrypted
     }
   });
+  const tooLarge = form.querySelector("[data-zk-too-large]");
   encryptOnSubmit(form, async () => {
+    // The server cannot give an encrypted secret back with its error: say it here, with the
+    // text still in the field.
+    tooLarge.hidden = new TextEncoder().encode(secret.value).length <= Number(form.dataset.maxBytes);
+    if (!tooLarge.hidden) {
+      tooLarge.textContent = tooLarge.dataset.text;
+      delete form.dataset.zkBusy;
+      return;
+    }
     const key = zk.newKey();
     const sealed = await zk.seal(secret.value, { key, passphrase: passphrase.value });
     const extra = { ciphertext: zk.b64encode(sealed.envelope) };
