@@ -1,6 +1,6 @@
 """
 The command-line client (PRODUCT.md §2.7): ``onetime share`` encrypts a secret on this
-machine and prints its link, ``onetime open URL`` prints a secret. Both use the version-1
+machine and prints its link, ``onetime open`` prints a secret. Both use the version-1
 envelope of core/envelope.py, as the browser does, so a secret made by either opens in the
 other; the key travels only in the link's fragment, which this client never sends.
 
@@ -51,7 +51,9 @@ exit codes:
   {GONE:>3}  the secret is gone: already opened, burned, destroyed, or expired (410)
   {REFUSED:>3}  wrong passphrase or Telegram code (403), or the last attempt used up
   {RATE_LIMITED:>3}  too many requests (429): the message says how long to wait
-  {UNAVAILABLE:>3}  network or server error: no connection, TLS, a timeout, a redirect, a 5xx answer
+  {UNAVAILABLE:>3}  network or server error: no connection, TLS, a timeout, a redirect, a 5xx
+       answer, or an answer that does not fit the link (a link with a key opens only a
+       secret encrypted by its sender's client: a server that says otherwise is refused)
   {BAD_KEY:>3}  the link's key (after #) is missing, cut off or wrong
   {CANCELLED:>3}  cancelled (Ctrl-C)
 """
@@ -66,6 +68,7 @@ environment:
 
 # The most any server takes (the upper bound of ONETIME_MAX_SECRET_BYTES): reading stops there.
 MAX_SECRET_BYTES = 10 * 1024 * 1024
+MAX_LINK_BYTES = 8192
 TIMEOUT = 30
 PASSPHRASE_ENV = "ONETIME_PASSPHRASE"  # noqa: S105 - the variable's name
 TTL = re.compile(r"(\d+)([smhdw]?)")
@@ -276,7 +279,12 @@ def ask(prompt: str, *, hidden: bool, needed: str) -> str:
         raise Failure(USAGE, f"{needed}, and there is no terminal to ask on: run it in one.")
     while True:
         if hidden:
-            answer = getpass.getpass(prompt)
+            try:
+                answer = getpass.getpass(prompt)
+            except UnicodeDecodeError:  # getpass decodes strictly
+                raise Failure(
+                    USAGE, "What was typed is not UTF-8 text: set the terminal to UTF-8."
+                ) from None
         elif os.name == "posix":
             # As getpass opens it: no buffered "r+" on a device that cannot seek.
             fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
@@ -296,7 +304,14 @@ def ask(prompt: str, *, hidden: bool, needed: str) -> str:
 
 
 def env_passphrase() -> str | None:
-    return os.environ.get(PASSPHRASE_ENV) or None
+    passphrase = os.environ.get(PASSPHRASE_ENV) or None
+    try:
+        (passphrase or "").encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, surrogate-escaped by Python
+        raise Failure(
+            USAGE, f"{PASSPHRASE_ENV} is not UTF-8 text: set it in a UTF-8 encoding."
+        ) from None
+    return passphrase
 
 
 def say(message: str) -> None:
@@ -368,10 +383,26 @@ def share(args: argparse.Namespace) -> int:
     link = str(answer.body.get("url", ""))
     if answer.body.get("id") != sid or not link.endswith(f"/s/{sid}"):
         raise Failure(UNAVAILABLE, "The server's answer does not match the secret sent.")
+    if origin(link) != origin(server.base):
+        # The key goes only where the user chose to send the secret, never to an address
+        # the server names: a server behind another public name is told how to be used.
+        named = "{}://{}".format(*origin(link))
+        named = named if named.isprintable() else "another address"
+        link = f"{server.base}/s/{sid}"
+        say(
+            f"Note: the server names its links {named}/…, not {server.base}: the link is "
+            f"given at the address used. If {named} is its public address, share with "
+            "--server set to it."
+        )
     print(f"{link}#{zk.b64encode(key)}", flush=True)
     expires = datetime.fromisoformat(str(answer.body["expires_at"])).astimezone()
     say(f"Expires {expires:%Y-%m-%d %H:%M %Z}. Receipt: {answer.body['receipt_url']}")
     return OK
+
+
+def origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 # --- onetime open ---------------------------------------------------------------------------
@@ -397,14 +428,47 @@ def parse_link(text: str) -> Link:
     return Link(server=base, id=sid, key=parts.fragment or None)
 
 
-def link_key(link: Link, key_check: str) -> bytes:
-    """Return the link's key once it matches the secret's key check; raise Failure if not."""
+def read_link(argument: str | None) -> str:
+    """
+    Return the link: the argument, else stdin when it is not a terminal, else asked for
+    with no echo. Out of argv, the key stays out of the process list and the shell's history.
+    """
+    if argument not in (None, "-"):
+        return argument
+    if sys.stdin.isatty():
+        return ask("Link (hidden): ", hidden=True, needed="The secret's link is needed")
+    data = sys.stdin.buffer.read(MAX_LINK_BYTES + 1)
+    if not data.strip() or len(data) > MAX_LINK_BYTES:
+        raise Failure(
+            USAGE, "No link on stdin: give only the secret's link (… | onetime open), or type it."
+        )
+    return data.decode("utf-8", "replace")
+
+
+def misfit(server: Server, what: str) -> Failure:
+    """The failure for a server that would have a link with a key opened without it."""
+    return Failure(
+        UNAVAILABLE,
+        f"The answer of {server.base} does not fit the link: {what}, but a link with a key "
+        "(after #) opens only a secret encrypted by its sender's client. Nothing of the "
+        "secret was shown; check the server's address.",
+    )
+
+
+def link_key(link: Link, server: Server, meta: dict[str, Any]) -> bytes:
+    """
+    Return the link's key once it matches the secret's key check; raise Failure if not, or
+    if the server does not say that the secret is encrypted by its client, with a key check.
+    """
     if not link.key:
         raise Failure(
             BAD_KEY,
             "The link has no key (the part after #): ask the sender for the whole link. "
             "Nothing was consumed.",
         )
+    key_check = meta.get("key_check")
+    if meta.get("encryption") != "client" or not isinstance(key_check, str) or not key_check:
+        raise misfit(server, "it does not say the secret is encrypted by its client")
     try:
         key = zk.b64decode(link.key)
         matches = len(key) == zk.KEY_BYTES and zk.b64encode(zk.key_check(key, link.id)) == key_check
@@ -429,13 +493,14 @@ class Attempt:
 
 
 def open_secret(args: argparse.Namespace) -> int:
-    link = parse_link(args.url)
+    link = parse_link(read_link(args.url))
     server = server_from(args.server, "--server") if args.server else link.server
     meta = server.call("GET", f"/api/v1/secrets/{link.id}")
     if meta.status != 200:
         fail(meta)
-    client = meta.body.get("encryption") == "client"
-    key = link_key(link, str(meta.body.get("key_check"))) if client else None
+    # A key in the link decides, not the server: its passphrase is then never sent.
+    client = bool(link.key) or meta.body.get("encryption") == "client"
+    key = link_key(link, server, meta.body) if client else None
     attempt = Attempt()
     need_passphrase = bool(meta.body.get("passphrase_required"))
     recipient = meta.body.get("telegram_recipient")
@@ -493,9 +558,12 @@ def open_secret(args: argparse.Namespace) -> int:
         fail(answer)
     if client:
         assert key is not None
+        ciphertext = answer.body.get("ciphertext")
+        if not isinstance(ciphertext, str) or not ciphertext:
+            raise misfit(server, "it revealed no ciphertext")
         try:
             plaintext = zk.open_envelope(
-                zk.b64decode(str(answer.body.get("ciphertext"))),
+                zk.b64decode(ciphertext),
                 key=key,
                 sid=link.id,
                 stretched=attempt.stretched,
@@ -582,16 +650,27 @@ def parser() -> argparse.ArgumentParser:
         "open",
         help=open_help,
         description=textwrap.fill(
-            f"{open_help.capitalize()}: exactly its bytes, with no newline added. The link's "
-            "key is checked before anything is consumed. A passphrase or a Telegram code is "
-            "asked for on the terminal when the secret needs one; a wrong one is asked again "
-            "while attempts remain. A secret encrypted on the server (a link without #key) "
-            "opens too, but then its passphrase is sent to the server."
+            f"{open_help.capitalize()}: exactly its bytes, with no newline added (pipe them "
+            "to a file or the clipboard when the sender is not trusted: a secret may hold "
+            "terminal escapes). Give the link on stdin (`pbpaste | onetime open`, `onetime "
+            "open < link.txt`) or at the prompt that `onetime open` shows on a terminal, "
+            "hidden: as an argument its key is visible to other users in the process list "
+            "and stays in the shell's history. The link's key is checked before anything is "
+            "consumed. A passphrase or a Telegram code is asked for on the terminal when the "
+            "secret needs one; a wrong one is asked again while attempts remain. A secret "
+            "encrypted on the server (a link without #key) opens too, but then its passphrase "
+            "is sent to the server; a link with a key never opens that way."
         ),
         epilog=EXIT_CODES + "\n" + ENVIRONMENT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    opening.add_argument("url", metavar="URL", help="the secret's link: https://…/s/<id>#<key>")
+    opening.add_argument(
+        "url",
+        metavar="URL",
+        nargs="?",
+        help="the secret's link, https://…/s/<id>#<key>; without it (or -), read from stdin, "
+        "else asked for with no echo: safer",
+    )
     opening.add_argument(
         "--server",
         metavar="URL",

@@ -12,12 +12,16 @@ import select
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -70,8 +74,10 @@ def env(tmp_path: Path) -> dict[str, str]:
     return user_env(home)
 
 
-def share(web: RunningWeb, env: dict[str, str], text: bytes = TEXT, *args: str) -> str:
-    result = onetime("share", "--server", web.url, *args, env=env, stdin=text)
+def share(
+    web: RunningWeb, env: dict[str, str], text: bytes = TEXT, *args: str, **extra_env: str
+) -> str:
+    result = onetime("share", "--server", web.url, *args, env={**env, **extra_env}, stdin=text)
     assert result.returncode == 0, result.stderr.decode()
     return result.stdout.decode().removesuffix("\n")
 
@@ -136,7 +142,7 @@ def in_terminal(
     try:
         for prompt, reply in replies:
             screen.wait_for(prompt)
-            os.write(master, reply.encode() + b"\n")
+            os.write(master, reply.encode(errors="surrogateescape") + b"\n")
         stdout, stderr = process.communicate(timeout=30)
         # Held open until now, so that the terminal does not hang up between two prompts.
         os.close(slave)
@@ -179,6 +185,49 @@ class Screen:
             if not chunk:
                 return
             self.text += chunk
+
+
+Reply = Callable[[str, str, dict[str, Any]], tuple[int, dict[str, Any]]]
+
+
+@contextmanager
+def fake_server(reply: Reply) -> Iterator[tuple[str, list[tuple[str, str, dict[str, Any]]]]]:
+    """
+    Serve on 127.0.0.1 what ``reply(method, path, body)`` says, a server that lies; yield its
+    address and the requests it got, (method, path, JSON body), in order.
+    """
+    got: list[tuple[str, str, dict[str, Any]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.answer()
+
+        def do_POST(self) -> None:
+            self.answer()
+
+        def answer(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"] or 0)) or "{}")
+            got.append((self.command, self.path, body))
+            status, answer = reply(self.command, self.path, body)
+            raw = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", got
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def test_a_secret_from_stdin_is_encrypted_here_and_comes_back_byte_for_byte(web, env):
@@ -505,3 +554,111 @@ def test_the_help_and_the_readme_list_the_exit_codes(env):
     ):
         assert re.search(rf"^ +{code}  \S", help_text, flags=re.M), code
         assert f"| {code} |" in readme, code
+
+
+def test_the_link_can_come_from_stdin_or_a_prompt_out_of_the_process_list(web, env):
+    link = share(web, env)
+    assert onetime("open", env=env, stdin=f"{link}\n".encode()).stdout == TEXT
+    link = share(web, env)
+    assert onetime("open", "-", env=env, stdin=link.encode()).stdout == TEXT
+
+    link = share(web, env)
+    typed = in_terminal(["open"], env, [("Link (hidden): ", link)])
+
+    assert (typed.returncode, typed.stdout) == (0, TEXT), typed.stderr
+    assert link.split("#")[1] not in typed.screen
+
+    # Read from stdin, the link leaves the terminal to the passphrase prompt.
+    link = share(web, env, TEXT, "--passphrase", ONETIME_PASSPHRASE="pw")
+    asked = in_terminal(["open"], env, [("Passphrase", "pw")], stdin=link.encode())
+    assert (asked.returncode, asked.stdout) == (0, TEXT), asked.stderr
+
+    empty = onetime("open", env=env, stdin=b"")
+    assert empty.returncode == cli.USAGE
+    assert "No link" in error(empty)
+
+
+def secret_meta(key: bytes, sid: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": str(sid),
+        "expires_at": "2030-01-01T00:00:00Z",
+        "passphrase_required": True,
+        "encryption": "client",
+        "key_check": zk.b64encode(zk.key_check(key, sid)),
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("meta_lie", "reveal_lie"),
+    [
+        ({"encryption": "server", "key_check": None}, {"secret": "the server's words"}),
+        ({"encryption": None, "key_check": None}, {"secret": "the server's words"}),
+        ({"key_check": None}, {"ciphertext": ""}),
+        ({"passphrase_required": False}, {"secret": "the server's words"}),
+    ],
+    ids=["server-mode", "no-mode", "no-key-check", "plaintext-answer"],
+)
+def test_a_server_cannot_downgrade_a_link_with_a_key(env, meta_lie, reveal_lie):
+    key, sid = zk.new_key(), uuid.uuid4()
+
+    def reply(method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return (200, secret_meta(key, sid, **meta_lie) if method == "GET" else reveal_lie)
+
+    with fake_server(reply) as (server, got):
+        link = f"{server}/s/{sid}#{zk.b64encode(key)}"
+        result = onetime("open", link, env={**env, "ONETIME_PASSPHRASE": "never sent"})
+
+    assert result.returncode == cli.UNAVAILABLE
+    assert "does not fit the link" in error(result)
+    assert zk.b64encode(key) not in error(result)
+    assert all("passphrase" not in body for _, _, body in got), got
+    assert "never sent" not in json.dumps(got)
+    if meta_lie.get("passphrase_required", True):
+        assert [method for method, _, _ in got] == ["GET"]  # nothing asked, nothing consumed
+
+
+@pytest.mark.parametrize(
+    ("url", "printed", "warned"),
+    [
+        ("https://attacker.example/s/{id}", "{server}/s/{id}", True),
+        ("{server}/public/s/{id}", "{server}/public/s/{id}", False),  # the same origin: its own
+    ],
+)
+def test_share_prints_a_link_to_the_server_it_used(env, url, printed, warned):
+    def reply(method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        sid = str(zk.parse(zk.b64decode(body["ciphertext"])).secret_id)
+        return 201, {
+            "id": sid,
+            "url": url.format(server=server, id=sid),
+            "expires_at": "2030-01-01T00:00:00Z",
+            "receipt_url": f"{server}/r/token",
+        }
+
+    with fake_server(reply) as (server, got):
+        result = onetime("share", "--server", server, env=env, stdin=b"x")
+
+    assert result.returncode == 0, result.stderr
+    link, key = result.stdout.decode().removesuffix("\n").split("#")
+    sid = zk.parse(zk.b64decode(got[0][2]["ciphertext"])).secret_id
+    assert link == printed.format(server=server, id=sid)
+    notes = result.stderr.decode()
+    assert ("https://attacker.example" in notes) is warned
+    assert key not in notes
+
+
+def test_a_passphrase_that_is_not_utf8_is_a_usage_error(web, env):
+    bad = {**env, "ONETIME_PASSPHRASE": "ab\udcffcd"}  # the bytes ab\xffcd, as os.environ has them
+    shared = onetime("share", "--server", web.url, "--passphrase", env=bad, stdin=b"x")
+    link = share(web, env, TEXT, "--passphrase", ONETIME_PASSPHRASE="pw")
+
+    opened = onetime("open", link, env=bad)
+
+    for result in (shared, opened):
+        assert result.returncode == cli.USAGE
+        assert "ONETIME_PASSPHRASE is not UTF-8 text" in error(result)
+    assert meta(web, secret_id(link)) == 200
+    typed = in_terminal(["open", link], env, [("Passphrase", "ab\udcffcd")])
+    assert typed.returncode == cli.USAGE
+    assert "What was typed is not UTF-8 text" in typed.stderr
+    assert meta(web, secret_id(link)) == 200
