@@ -251,7 +251,7 @@ def parse_ttl(text: str) -> int:
     match = TTL.fullmatch(text.strip().lower())
     if not match or int(match.group(1)) == 0:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a lifetime: write seconds (3600) or 30m, 1h, 7d, 2w"
+            f"{text!r} is not a lifetime: write seconds (3600) or 30m, 1h, 7d"
         )
     return int(match.group(1)) * TTL_UNITS[match.group(2)]
 
@@ -622,7 +622,10 @@ def parser() -> argparse.ArgumentParser:
         "--ttl",
         type=parse_ttl,
         metavar="TIME",
-        help="lifetime: seconds, or 30m, 1h, 7d, 2w (default: the server's, usually 1 day)",
+        help=(
+            "lifetime: seconds, or 30m, 1h, 7d, up to the server's ONETIME_MAX_TTL "
+            "(7 days unless changed; default: the server's, usually 1 day)"
+        ),
     )
     sharing.add_argument(
         "--passphrase",
