@@ -162,22 +162,26 @@ def reveal(page: Any, link: str) -> str:
 
 
 class Sent:
-    """What a page sent: every request's URL, headers and body."""
+    """What a page sent: every request's URL, headers and body, taken as it is sent."""
 
     def __init__(self, page: Any) -> None:
-        self.requests: list[Any] = []
-        page.on("request", lambda request: self.requests.append(request))
+        self.requests: list[tuple[str, str, str, dict[str, str]]] = []
+        page.on("request", self._record)
+
+    def _record(self, request: Any) -> None:
+        # All the headers (cookies, Referer) now, while the page that sent it is open.
+        headers = request.all_headers()
+        self.requests.append((request.method, request.url, request.post_data or "", headers))
 
     def posts(self) -> list[dict[str, list[str]]]:
         """Return the form fields of each POST."""
-        return [parse_qs(r.post_data or "") for r in self.requests if r.method == "POST"]
+        return [parse_qs(body) for method, _, body, _ in self.requests if method == "POST"]
 
     def assert_never(self, *values: str) -> None:
         """Fail if any request carried one of ``values``, as is or URL-encoded."""
-        for request in self.requests:
-            body = request.post_data or ""
+        for _, url, body, headers in self.requests:
             fields = [value for values in parse_qs(body).values() for value in values]
-            seen = [request.url, body, *request.all_headers().values(), *fields]
+            seen = [url, body, *headers.values(), *fields]
             for value in values:
                 for form in {value, quote(value), quote_plus(value)}:
                     # Not the URL in the message: it may be what carries the value.

@@ -80,7 +80,14 @@ class SecretForm(forms.Form):
         strip=False,
         required=False,
         widget=forms.Textarea(
-            attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false", "required": True}
+            attrs={
+                "rows": 6,
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "required": True,
+                # Monospace, as the revealed secret: l, I and 1 told apart.
+                "class": "mono",
+            }
         ),
     )
     # Encrypted in the browser (PRODUCT.md §2.7): the page's script sends the envelope (and
