@@ -112,13 +112,7 @@ class HttpAnswer:
 
 def http_get(url: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
     """GET ``url`` with urllib; 4xx and 5xx answers are returned, not raised."""
-    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return HttpAnswer(response.status, _headers(response.headers), response.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return HttpAnswer(exc.code, _headers(exc.headers), exc.read())
+    return _send(urllib.request.Request(url, headers=dict(headers or {})))  # noqa: S310
 
 
 def http_post(url: str, body: Any) -> HttpAnswer:
@@ -126,6 +120,11 @@ def http_post(url: str, body: Any) -> HttpAnswer:
     request = urllib.request.Request(  # noqa: S310
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
+    return _send(request)
+
+
+def _send(request: urllib.request.Request) -> HttpAnswer:
+    """Send ``request``; return its answer, 4xx and 5xx included."""
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return HttpAnswer(response.status, _headers(response.headers), response.read())

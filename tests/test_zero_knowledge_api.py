@@ -98,8 +98,8 @@ def test_the_server_stores_the_envelope_only_under_its_own_key():
     row = Secret.objects.get(pk=secret.id)
     assert row.ciphertext is not None
     stored = bytes(row.ciphertext)
-    envelope_start = zk.b64decode(secret.proof())  # the proof is not stored either
-    assert envelope_start not in stored
+    proof = zk.b64decode(secret.proof())  # the proof is not stored either
+    assert proof not in stored
     assert b"canary-6f1e0b" not in stored
 
 

@@ -45,13 +45,12 @@ class Canaries:
 class PostgresLog:
     """The tail of PostgreSQL's own log from now on, with every statement logged."""
 
-    def __init__(self, database: str) -> None:
+    def __init__(self) -> None:
         logs = sorted(PG_LOGS.glob("postgresql-*-main.log"))
         if not logs:
             pytest.skip(f"no PostgreSQL log under {PG_LOGS}")
         self.path = logs[-1]
         self.start = self.path.stat().st_size
-        self.database = database
 
     def text(self) -> str:
         with self.path.open("rb") as log:
@@ -75,7 +74,7 @@ def _alter_database(*settings: str) -> None:
 def statement_log() -> Iterator[PostgresLog]:
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
-    log = PostgresLog(connection.settings_dict["NAME"])
+    log = PostgresLog()
     # For the connections the server opens from now on: every statement, with the values
     # bound to it (in the log's DETAIL lines), whole.
     _alter_database("SET log_statement = 'all'", "SET log_parameter_max_length = -1")

@@ -218,6 +218,11 @@ class ReceiptNotFound(ServiceError):
     title = _("Receipt not found")
 
 
+def _check_proof(proof: bytes | None) -> None:
+    if proof is not None and len(proof) != zk.PROOF_BYTES:
+        raise NeedsClient(_("passphrase_proof must be 32 bytes (43 characters of base64url)."))
+
+
 def _check_envelope(envelope: bytes, passphrase_proof: bytes | None) -> zk.Header:
     """Return the header of a client's envelope, checked as far as the server can."""
     try:
@@ -239,8 +244,7 @@ def _check_envelope(envelope: bytes, passphrase_proof: bytes | None) -> zk.Heade
         )
     if not header.passphrase and passphrase_proof is not None:
         raise NeedsClient(_("The envelope has no passphrase: send no passphrase_proof."))
-    if passphrase_proof is not None and len(passphrase_proof) != zk.PROOF_BYTES:
-        raise NeedsClient(_("passphrase_proof must be 32 bytes (43 characters of base64url)."))
+    _check_proof(passphrase_proof)
     return header
 
 
@@ -616,8 +620,7 @@ def secret_reveal(
     ratelimit.rate_limit_hit(ratelimit.REVEAL, client_ip)
     if passphrase:
         _check_passphrase(passphrase)
-    if passphrase_proof is not None and len(passphrase_proof) != zk.PROOF_BYTES:
-        raise NeedsClient(_("passphrase_proof must be 32 bytes (43 characters of base64url)."))
+    _check_proof(passphrase_proof)
     try:
         return _reveal(secret_id, passphrase or passphrase_proof, telegram_code, envelope_ok)
     except SecretGone as gone:
