@@ -129,6 +129,12 @@ ONETIME_RATE_LOOKUP = env_rate("ONETIME_RATE_LOOKUP", "120/m")
 # How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts none.
 ONETIME_PROXY_COUNT = env_int("ONETIME_PROXY_COUNT", 0, min_value=0)
 
+# --- Compatibility APIs (PRODUCT.md §2.8, docs/compatibility.md), each on unless off -----
+# Password Pusher's JSON API (v1 /p.json…, v2 /api/v2/…) and its /p/<token> links.
+ONETIME_PWPUSH_API = env_bool("ONETIME_PWPUSH_API", True)
+# OneTimeSecret's API v1 (/api/v1/share…) and its /secret/<key>, /receipt/<key> links.
+ONETIME_OTS_API = env_bool("ONETIME_OTS_API", True)
+
 # --- Telegram bot and codes --------------------------------------------------------------
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN").strip()
 TELEGRAM_API_BASE_URL = (
@@ -193,6 +199,8 @@ INSTALLED_APPS = [
     "onetime.notices",
     "onetime.bot",
     "onetime.cleanup",
+    "onetime.pwpush",
+    "onetime.ots",
 ]
 
 MIDDLEWARE = [
@@ -366,6 +374,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "APPEND_COMPONENTS": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    "PREPROCESSING_HOOKS": ["onetime.core.openapi.switched_on_endpoints"],
 }
 
 LOG_LEVEL = (env_str("LOG_LEVEL").strip() or "INFO").upper()

@@ -6,6 +6,8 @@ urlpatterns = [
     path("", include("onetime.vault.urls")),
     path("", include("onetime.codes.urls")),
     path("", include("onetime.bot.urls")),
+    path("", include("onetime.pwpush.urls")),
+    path("", include("onetime.ots.urls")),
     path("", include("onetime.core.urls")),
 ]
 

@@ -1,7 +1,8 @@
 """
 Imports point down (STYLE.md, "Layering without ceremony"). Core is the floor, codes and the
 notifications outbox stand on it, the vault on them (a Telegram-bound secret
-is opened with a code; its state changes queue notifications), the bot on the vault, and
+is opened with a code; its state changes queue notifications), the bot and the compatibility
+APIs (Password Pusher's, OneTimeSecret's) on the vault, and
 cleanup, whose scheduler also delivers notifications through the bot's client, on top: an
 app never imports from a higher one.
 Within an app, presentation (views, API, forms, urls, bot handlers and sender, commands) imports
@@ -22,7 +23,17 @@ from tests.processes import ROOT
 PACKAGE = ROOT / "onetime"
 
 # How high each app stands: an app never imports from an app that stands higher.
-APP_LEVELS = {"core": 0, "codes": 1, "notices": 1, "vault": 2, "bot": 3, "cleanup": 4}
+APP_LEVELS = {
+    "core": 0,
+    "codes": 1,
+    "notices": 1,
+    "vault": 2,
+    "bot": 3,
+    # The compatibility APIs: other front ends of the vault's services.
+    "pwpush": 3,
+    "ots": 3,
+    "cleanup": 4,
+}
 
 # Presentation modules, by the last part of their name (and everything under management/).
 # The bot's outbox sender drives services from outside, as a command or a handler does.

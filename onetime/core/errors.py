@@ -118,7 +118,8 @@ def json_error(
 
 
 def is_api_request(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    """Return True for JSON routes: /api/…, and Password Pusher's /p….json (compatibility)."""
+    return request.path.startswith("/api/") or request.path.endswith(".json")
 
 
 _API_CODES = {

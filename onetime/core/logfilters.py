@@ -13,8 +13,10 @@ from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 _UUID = re.compile(
     r"\b([0-9a-fA-F]{8})-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
 )
-# /r/<token> and /api/v1/receipts/<token>.
-_RECEIPT = re.compile(r"(/r/|/receipts/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]+")
+# /r/<token>, /api/v1/receipts/<token>, and OneTimeSecret's receipt paths (the same token).
+_RECEIPT = re.compile(
+    r"(/r/|/receipts/|/private/|/receipt/|/metadata/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]+"
+)
 
 
 # Bot API URLs: /bot<id>:<secret>/method.

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -90,3 +91,11 @@ class RequiredBody(AutoSchema):
         if body:
             body["required"] = True
         return body
+
+
+def switched_on_endpoints(endpoints: list[Any], **kwargs: Any) -> list[Any]:
+    """
+    drf-spectacular's preprocessing hook: leave out the operations of APIs a setting has
+    switched off (core/switches.py), so that the schema describes what this server serves.
+    """
+    return [e for e in endpoints if getattr(settings, getattr(e[3], "switch", ""), True)]

@@ -1,7 +1,12 @@
 from typing import Any
 
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+
+from onetime.core.errors import InvalidInput
 
 
 class SafeJSONParser(JSONParser):
@@ -12,3 +17,26 @@ class SafeJSONParser(JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON nested too deeply") from None
+
+
+# The compatibility APIs' bodies: JSON, a form, or a multipart form (docs/compatibility.md).
+FORM_OR_JSON = [SafeJSONParser, FormParser, MultiPartParser]
+
+
+def request_params(request: Request) -> dict[str, Any]:
+    """
+    Return the request's parameters as Rack and Rails read them (the compatibility APIs):
+    the query string, with the body's (a JSON object or a form) over it; for a key given
+    twice, the last value.
+    """
+    params: dict[str, Any] = {
+        key: request.query_params.getlist(key)[-1] for key in request.query_params
+    }
+    data = request.data
+    if isinstance(data, QueryDict):
+        params.update((key, data.getlist(key)[-1]) for key in data)
+    elif isinstance(data, dict):
+        params.update(data)
+    else:
+        raise InvalidInput(_("Send the parameters as a JSON object, a form or a query string."))
+    return params

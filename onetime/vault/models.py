@@ -45,6 +45,9 @@ class Secret(models.Model):
     # reveal. "" for a secret the server encrypted. It tells nothing of the key (256 random
     # bits), and outlives the secret so that the receipt still says how it was encrypted.
     key_check = models.CharField(max_length=22, default="", db_default="", blank=True)
+    # Whoever holds the link may also destroy it without reading it (Password Pusher's
+    # deletable_by_viewer, docs/compatibility.md); otherwise only the receipt's holder can.
+    deletable_by_viewer = models.BooleanField(default=False, db_default=False)
     # SHA-256 of the sender's receipt token; the token itself is never stored.
     receipt_hash = models.CharField(max_length=64)  # unique: see Meta
     created_at = models.DateTimeField()

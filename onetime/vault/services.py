@@ -211,6 +211,15 @@ class NeedsJavaScript(ServiceError):
     title = _("This secret needs JavaScript")
 
 
+class NotDeletable(ServiceError):
+    """A secret whose link does not let its holder destroy it (only the receipt does)."""
+
+    status_code = 403
+    code = "not_deletable"
+    default_detail = _("Only its sender, with the receipt link, can destroy this secret.")
+    title = _("Not allowed")
+
+
 class ReceiptNotFound(ServiceError):
     status_code = 404
     code = "not_found"
@@ -367,6 +376,7 @@ def secret_create(
     notify_telegram: str | int | None = None,
     notify_code: str | None = None,
     notify_chat_id: int | None = None,
+    deletable_by_viewer: bool = False,
 ) -> CreatedSecret:
     """
     Encrypt and store a new secret; return it with the sender's receipt token.
@@ -378,7 +388,8 @@ def secret_create(
     ``telegram_recipient`` names the one Telegram account that may open it. The sender is
     notified in Telegram of what happens to it when ``notify_telegram`` names their own
     account and ``notify_code`` proves it (a code from the bot, used up here), or, for a
-    secret made through the bot, at ``notify_chat_id``.
+    secret made through the bot, at ``notify_chat_id``. With ``deletable_by_viewer``, whoever
+    holds the link may also destroy it unread (secret_burn_by_viewer).
     """
     ratelimit.rate_limit_hit(ratelimit.CREATE, client_ip)
     header = None
@@ -469,6 +480,7 @@ def secret_create(
                 else None,
                 recipient_id=recipient_id,
                 notify_chat_id=notify_chat_id,
+                deletable_by_viewer=deletable_by_viewer,
                 receipt_hash=_receipt_hash(receipt_token),
                 created_at=now,
                 expires_at=now + timedelta(seconds=lifetime),
@@ -895,6 +907,16 @@ def _count_wrong_passphrase(secret: Secret, now: datetime) -> ServiceError:
     return SecretGone(State.LOCKED, by="passphrases", client=secret.client_encrypted)
 
 
+def _as_of(secret: Secret, now: datetime) -> Secret:
+    """
+    Show a secret whose TTL ran out as the expired tombstone it is; the wipe itself is left
+    to reveal, burn and cleanup, so that a read never writes.
+    """
+    if secret.state_at(now) == State.EXPIRED and secret.state == State.ACTIVE:
+        secret.state, secret.ended_at = State.EXPIRED, secret.expires_at
+    return secret
+
+
 def receipt_get(*, token: str, client_ip: str) -> Secret:
     """Return the secret behind a sender's receipt token, as of now."""
     ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
@@ -902,33 +924,63 @@ def receipt_get(*, token: str, client_ip: str) -> Secret:
     secret = Secret.objects.defer("ciphertext").filter(receipt_hash=_receipt_hash(token)).first()
     if secret is None or secret.is_purged_at(now, retention=retention()):
         raise ReceiptNotFound
-    if secret.state_at(now) == State.EXPIRED and secret.state == State.ACTIVE:
-        # Show it as the tombstone it is; the wipe itself is left to reveal, burn and cleanup
-        # so that a GET never writes.
-        secret.state, secret.ended_at = State.EXPIRED, secret.expires_at
+    return _as_of(secret, now)
+
+
+def secret_record(*, secret_id: uuid.UUID, client_ip: str | None) -> Secret:
+    """
+    Return the secret as of now, live or a tombstone, without its ciphertext; raise
+    SecretNotFound for an unknown or purged id. Counts as a lookup when ``client_ip`` is
+    given (a caller that has just counted a reveal passes None).
+    """
+    if client_ip is not None:
+        ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
+    now = timezone.now()
+    secret = Secret.objects.defer("ciphertext").filter(pk=secret_id).first()
+    if secret is None or secret.is_purged_at(now, retention=retention()):
+        raise SecretNotFound
+    return _as_of(secret, now)
+
+
+def _burn(secret: Secret | None, not_found: type[ServiceError], by: str) -> Secret:
+    """
+    Destroy ``secret``, read under its row lock, unless it already ended (one past its TTL
+    becomes the expired tombstone it is); return it.
+    """
+    now = timezone.now()  # once the lock is held (see secret_reveal)
+    if secret is None or secret.is_purged_at(now, retention=retention()):
+        raise not_found
+    if secret.state == State.ACTIVE:
+        if secret.state_at(now) == State.EXPIRED:
+            _end(secret, State.EXPIRED, secret.expires_at)
+        else:
+            _end(secret, State.BURNED, now)
+            logger.info("secret %s burned by %s", str(secret.id)[:8], by)
     return secret
+
+
+def _locked(**lookup: object) -> Secret | None:
+    return Secret.objects.select_for_update().defer("ciphertext").filter(**lookup).first()
 
 
 def receipt_burn(*, token: str, client_ip: str) -> Secret:
     """Destroy the secret now, unless it already ended; return its receipt. Idempotent."""
     ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
     with transaction.atomic():
-        secret = (
-            Secret.objects.select_for_update()
-            .defer("ciphertext")
-            .filter(receipt_hash=_receipt_hash(token))
-            .first()
-        )
-        now = timezone.now()  # once the lock is held (see secret_reveal)
-        if secret is None or secret.is_purged_at(now, retention=retention()):
-            raise ReceiptNotFound
-        if secret.state == State.ACTIVE:
-            if secret.state_at(now) == State.EXPIRED:
-                _end(secret, State.EXPIRED, secret.expires_at)
-            else:
-                _end(secret, State.BURNED, now)
-                logger.info("secret %s burned by its sender", str(secret.id)[:8])
-    return secret
+        return _burn(_locked(receipt_hash=_receipt_hash(token)), ReceiptNotFound, "its sender")
+
+
+def secret_burn_by_viewer(*, secret_id: uuid.UUID, client_ip: str) -> Secret:
+    """
+    Destroy the secret through its link, without reading it, if its sender allowed that
+    (``deletable_by_viewer``); return it. Idempotent, like the receipt's burn.
+    """
+    ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
+    with transaction.atomic():
+        secret = _locked(pk=secret_id)
+        if secret is not None and not secret.deletable_by_viewer:
+            raise NotDeletable
+        return _burn(secret, SecretNotFound, "a holder of its link")
 
 
 def secrets_expire(*, now: datetime, batch_size: int, dry_run: bool = False) -> int:

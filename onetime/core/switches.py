@@ -1,0 +1,27 @@
+"""Routes that a setting switches off: the compatibility APIs (docs/compatibility.md)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+
+View = Callable[..., HttpResponse]
+
+
+def switched(setting: str, view: View) -> View:
+    """
+    Return ``view`` answering 404, as an address this server does not serve, while the
+    boolean ``setting`` is off. Read per request, so that tests can switch it; the schema
+    leaves the view out as well (core/openapi.py).
+    """
+
+    @wraps(view)
+    def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not getattr(settings, setting):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    answer.switch = setting  # type: ignore[attr-defined]
+    return answer
