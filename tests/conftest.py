@@ -23,6 +23,7 @@ from onetime.codes import services as codes
 from onetime.core import envelope as zk
 from onetime.vault import services
 from onetime.wsgi import application
+from tests.concurrency import RACERS, Racers
 from tests.fake_telegram import FakeTelegram
 from tests.processes import BOT_TOKEN
 
@@ -245,3 +246,11 @@ def wsgi_application() -> Iterator[WSGIApplication]:
 
 # The headless browsers, for every file with browser tests.
 from tests.browser import browser, lan_browser  # noqa: E402, F401
+
+
+@pytest.fixture
+def racers():
+    """Long-lived racer threads for the at-most-once tests (tests/concurrency.py)."""
+    pool = Racers(RACERS)
+    yield pool
+    pool.close()

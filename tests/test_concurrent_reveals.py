@@ -7,25 +7,19 @@ per thread), and a barrier releases them all at once after each has connected. T
 through the whole HTTP stack (middleware, views, services), the way clients meet them.
 """
 
-import json
-import queue
 import secrets
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
 from django.utils.html import escape
 
 from onetime.codes.models import UserCode
 from onetime.core import envelope as zk
 from onetime.vault import crypto
 from onetime.vault.models import Secret
+from tests.concurrency import RACERS, Request, assert_no_failures
 from tests.conftest import issue_code, make_client_secret, make_secret, post_json
 
 pytestmark = [
@@ -34,7 +28,6 @@ pytestmark = [
     pytest.mark.usefixtures("no_rate_limits"),
 ]
 
-RACERS = 32
 API_TRIALS = 50
 WEB_TRIALS = 10
 PASSPHRASE_TRIALS = 5
@@ -42,84 +35,6 @@ BURN_TRIALS = 50
 DECRYPT_TRIALS = 20
 BURN_RACERS = 8
 TELEGRAM_TRIALS = 10
-
-Request = Callable[[Client], Any]
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int | None
-    content: bytes
-    # The type of an exception that escaped the request, if one did.
-    error: str | None = None
-
-    def json(self) -> Any:
-        return json.loads(self.content)
-
-
-class Racers:
-    """
-    Long-lived threads, each with its own database connection, that run one request each
-    per race, all released together by a barrier once every one of them is connected.
-
-    The threads (and so the connections) live for the whole test, so that fifty races do not
-    spend their time opening 1,600 connections.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._jobs: list[queue.SimpleQueue[tuple[threading.Barrier, Request] | None]] = [
-            queue.SimpleQueue() for _ in range(size)
-        ]
-        self._answers: list[queue.SimpleQueue[Answer]] = [queue.SimpleQueue() for _ in range(size)]
-        self._threads = [
-            threading.Thread(target=self._work, args=(i,), name=f"racer-{i}", daemon=True)
-            for i in range(size)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _work(self, index: int) -> None:
-        try:
-            while (job := self._jobs[index].get()) is not None:
-                barrier, request = job
-                self._answers[index].put(self._run(barrier, request))
-        finally:
-            connection.close()
-
-    @staticmethod
-    def _run(barrier: threading.Barrier, request: Request) -> Answer:
-        try:
-            # Connect before the barrier so that the requests collide in the database,
-            # not one connection set-up apart.
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            response = request(Client())
-        except BaseException as exc:
-            barrier.abort()
-            return Answer(None, b"", type(exc).__name__)
-        return Answer(response.status_code, response.content)
-
-    def race(self, requests: list[Request]) -> list[Answer]:
-        """Run the requests concurrently, one per thread; return the answers in order."""
-        assert len(requests) <= len(self._threads)
-        barrier = threading.Barrier(len(requests))
-        for jobs, request in zip(self._jobs, requests, strict=False):
-            jobs.put((barrier, request))
-        return [answers.get(timeout=60) for answers in self._answers[: len(requests)]]
-
-    def close(self) -> None:
-        for jobs in self._jobs:
-            jobs.put(None)
-        for thread in self._threads:
-            thread.join(timeout=10)
-        assert not any(thread.is_alive() for thread in self._threads), "a racer hung"
-
-
-@pytest.fixture
-def racers():
-    pool = Racers(RACERS)
-    yield pool
-    pool.close()
 
 
 def api_reveal(secret_id: object, body: Any = None) -> Request:
@@ -136,13 +51,6 @@ def api_burn(token: str) -> Request:
 
 def unique_plaintext(trial: int) -> str:
     return f"trial {trial}\n  {secrets.token_urlsafe(12)} ✓\n"
-
-
-def assert_no_failures(answers: list[Answer]) -> None:
-    errors = Counter(answer.error for answer in answers if answer.error)
-    server_errors = Counter(a.status for a in answers if a.status is not None and a.status >= 500)
-    assert not errors, f"exceptions escaped: {dict(errors)}"
-    assert not server_errors, f"server errors: {dict(server_errors)}"
 
 
 def test_it_gives_the_plaintext_to_exactly_one_of_32_concurrent_api_reveals(racers):
