@@ -84,6 +84,27 @@ def test_a_bad_log_setting_stops_start_up_naming_it(name, value):
     assert name in result.stderr.splitlines()[-1]
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/r/{t}",
+        "/api/v1/receipts/{t}/burn",
+        # OneTimeSecret's receipt paths carry the same token (docs/compatibility.md).
+        "/api/v1/private/{t}",
+        "/api/v1/receipt/{t}/burn/",
+        "/api/v1/metadata/{t}",
+        "/private/{t}",
+        "/receipt/{t}",
+    ],
+)
+def test_redact_cuts_a_receipt_token_in_any_of_its_paths_to_four_characters(path):
+    token = "Zk3q" + "x" * 28
+
+    assert redact(f'"POST {path.format(t=token)} HTTP/1.1" 200') == (
+        f'"POST {path.format(t="Zk3q…")} HTTP/1.1" 200'
+    )
+
+
 @pytest.mark.parametrize("token", TOKENS)
 def test_redact_removes_a_bot_token_from_a_bot_api_url(token):
     redacted = redact(f"GET https://api.telegram.org/bot{token}/getUpdates failed")
