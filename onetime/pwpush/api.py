@@ -46,6 +46,24 @@ PASSPHRASE = {
 }
 KIND_DISABLED = {"url": "URL pushes are disabled.", "qr": "QR code pushes are disabled."}
 KINDS = {"text", "file", "url", "qr"}
+# What Rails' wrap_parameters takes from a root-less JSON body on v2: the push's attributes.
+PUSH_KEYS = frozenset(
+    {
+        "payload",
+        "passphrase",
+        "expire_after_days",
+        "expire_after_views",
+        "expire_after_duration",
+        "deletable_by_viewer",
+        "retrieval_step",
+        "note",
+        "name",
+        "kind",
+        "files",
+        "notify_emails_to",
+        "notify_emails_to_locale",
+    }
+)
 
 
 def missing(root: str) -> Response:
@@ -83,10 +101,10 @@ def pwpush_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
                 f"Too many requests. Please try again in {exc.retry_after} seconds.",
                 exc.headers(),
             )
+        if isinstance(exc, services.SecretNotFound | Http404 | exceptions.NotFound):
+            return Response(NOT_FOUND, status=404)
         if isinstance(exc, ServiceError):
             return _error(exc.status_code, str(exc.detail), exc.headers())
-        if isinstance(exc, Http404 | exceptions.NotFound):
-            return Response(NOT_FOUND, status=404)
         if isinstance(exc, exceptions.ParseError):
             return _error(400, "The request body is not valid JSON.")
         if isinstance(exc, exceptions.UnsupportedMediaType):
@@ -311,8 +329,9 @@ class CreateApi(PwpushView):
             return None
         root = params.get(self.root)
         if root is None and self.v2 and isinstance(request.data, dict) and "push" not in params:
-            # Rails' wrap_parameters: a JSON body without its root is the push itself.
-            root = request.data
+            # Rails' wrap_parameters: a JSON body without its root is wrapped in one, with
+            # the keys that name the push's attributes.
+            root = {key: value for key, value in request.data.items() if key in PUSH_KEYS}
         return root if isinstance(root, dict) and root else None
 
     def post(self, request: Request) -> Response:
