@@ -8,7 +8,7 @@ import importlib.metadata
 import json
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -735,6 +735,6 @@ def test_rails_integer(value, cast):
 
 
 def test_pwp_time_is_utc_with_milliseconds():
-    moment = timezone.datetime(2026, 1, 1, 4, 0, 0, 123456, tzinfo=timezone.get_fixed_timezone(180))
+    moment = datetime(2026, 1, 1, 4, 0, 0, 123456, tzinfo=timezone.get_fixed_timezone(180))
 
     assert documents.pwp_time(moment) == "2026-01-01T01:00:00.123Z"

@@ -45,8 +45,13 @@ def server(tmp_path) -> Iterator[RunningWeb]:
 
 
 def send(
-    method: str, url: str, body: bytes | None = None, content_type: str = "", **headers: str
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    content_type: str = "",
+    headers: dict[str, str] | None = None,
 ) -> HttpAnswer:
+    headers = dict(headers or {})
     if content_type:
         headers["Content-Type"] = content_type
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
@@ -80,7 +85,11 @@ def test_a_passpushposh_session(server, tmp_path):
         }
     }
     created = send(
-        "POST", f"{base}/p.json", json.dumps(body).encode(), "application/json", **token_headers
+        "POST",
+        f"{base}/p.json",
+        json.dumps(body).encode(),
+        "application/json",
+        headers=token_headers,
     )
     assert created.status == 201
     push = as_json(created)
@@ -114,7 +123,7 @@ def test_a_passpushposh_session(server, tmp_path):
     # The sender's receipt says it was read; DELETE answers the expired document.
     receipt = as_json(http_get(push["receipt_url"].replace("/r/", "/api/v1/receipts/")))
     assert receipt["state"] == "revealed"
-    deleted = send("DELETE", f"{base}/p/{token}.json", **token_headers)
+    deleted = send("DELETE", f"{base}/p/{token}.json", headers=token_headers)
     assert deleted.status == 200
     assert (as_json(deleted)["expired"], as_json(deleted)["deleted"]) == (True, False)
 

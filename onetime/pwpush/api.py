@@ -132,16 +132,15 @@ def _secret_id(token: str) -> uuid.UUID:
         raise Http404 from None
 
 
-def _links(request: Request, secret_id: uuid.UUID) -> dict[str, str]:
-    return {
-        "html_url": secret_url(request, secret_id),
-        "json_url": absolute_url(request, reverse("pwpush:v1_push", args=[str(secret_id)])),
-    }
-
-
 def _document(request: Request, secret: Secret, action: str, **kwargs: Any) -> dict[str, Any]:
+    json_url = absolute_url(request, reverse("pwpush:v1_push", args=[str(secret.id)]))
     return documents.push_document(
-        secret, action=action, now=timezone.now(), **_links(request, secret.id), **kwargs
+        secret,
+        action=action,
+        now=timezone.now(),
+        html_url=secret_url(request, secret.id),
+        json_url=json_url,
+        **kwargs,
     )
 
 
