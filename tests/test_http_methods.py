@@ -17,6 +17,9 @@ TOKEN = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 SAFE = frozenset({"GET", "HEAD"})
 POST = frozenset({"POST"})
+ANY = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND"})
+# Password Pusher's GET that consumes: HEAD would run it, so it is refused.
+CONSUMING = frozenset({"GET", "DELETE"})
 
 # Each route (as Django names its pattern), a path that matches it and what it serves.
 ROUTES: dict[str, tuple[str, frozenset[str]]] = {
@@ -36,6 +39,38 @@ ROUTES: dict[str, tuple[str, frozenset[str]]] = {
     "telegram/webhook/": ("/telegram/webhook/", POST),
     "api/schema/": ("/api/schema/", SAFE),
     "api/docs/": ("/api/docs/", SAFE),
+    # Password Pusher's API (docs/compatibility.md): its consuming GET takes no HEAD.
+    "api/v1/version.json": ("/api/v1/version.json", SAFE),
+    "api/v1/version": ("/api/v1/version", SAFE),
+    "api/v2/version.json": ("/api/v2/version.json", SAFE),
+    "api/v2/version": ("/api/v2/version", SAFE),
+    "p.json": ("/p.json", POST),
+    "p/active.json": ("/p/active.json", SAFE),
+    "p/expired.json": ("/p/expired.json", SAFE),
+    "p/<str:token>/preview.json": (f"/p/{SECRET_ID}/preview.json", SAFE),
+    "p/<str:token>/audit.json": (f"/p/{SECRET_ID}/audit.json", SAFE),
+    "p/<str:token>.json": (f"/p/{SECRET_ID}.json", CONSUMING),
+    "p/<uuid:secret_id>": (f"/p/{SECRET_ID}", SAFE),
+    "p/<uuid:secret_id>/r": (f"/p/{SECRET_ID}/r", SAFE),
+    "api/v2/pushes.json": ("/api/v2/pushes.json", POST),
+    "api/v2/pushes": ("/api/v2/pushes", POST),
+    "api/v2/pushes/active.json": ("/api/v2/pushes/active.json", SAFE),
+    "api/v2/pushes/active": ("/api/v2/pushes/active", SAFE),
+    "api/v2/pushes/expired.json": ("/api/v2/pushes/expired.json", SAFE),
+    "api/v2/pushes/expired": ("/api/v2/pushes/expired", SAFE),
+    "api/v2/pushes/<str:token>/preview.json": (f"/api/v2/pushes/{SECRET_ID}/preview.json", SAFE),
+    "api/v2/pushes/<str:token>/preview": (f"/api/v2/pushes/{SECRET_ID}/preview", SAFE),
+    "api/v2/pushes/<str:token>/audit.json": (f"/api/v2/pushes/{SECRET_ID}/audit.json", SAFE),
+    "api/v2/pushes/<str:token>/audit": (f"/api/v2/pushes/{SECRET_ID}/audit", SAFE),
+    "api/v2/pushes/<str:token>/notify_emails.json": (
+        f"/api/v2/pushes/{SECRET_ID}/notify_emails.json",
+        POST,
+    ),
+    "api/v2/pushes/<str:token>/notify_emails": (f"/api/v2/pushes/{SECRET_ID}/notify_emails", POST),
+    "api/v2/pushes/<str:token>.json": (f"/api/v2/pushes/{SECRET_ID}.json", CONSUMING),
+    "api/v2/pushes/<str:token>": (f"/api/v2/pushes/{SECRET_ID}", CONSUMING),
+    # Anything else under /api/v2/ is an address Password Pusher does not serve: 404.
+    "api/v2/<path:rest>": ("/api/v2/requests", ANY),
 }
 # Served by WhiteNoise, not by a route.
 STATIC = ("/static/core/onetime.css", SAFE)
@@ -80,7 +115,7 @@ def test_it_answers_every_method_without_a_server_error(caplog, path, method, se
     assert allowed == set(served)
     if method == "HEAD":
         return
-    if path.startswith("/api/"):
+    if path.startswith("/api/") or path.endswith(".json"):
         assert response["Content-Type"] == "application/json"
         assert response.json() == {
             "status": "method_not_allowed",

@@ -23,6 +23,22 @@ def test_it_serves_a_schema_listing_every_api_route(client):
         "/api/v1/receipts/{token}",
         "/api/v1/receipts/{token}/burn",
         "/api/v1/codes/verify",
+        # Password Pusher's JSON API (docs/compatibility.md); the `.json` aliases stay out.
+        "/api/v1/version",
+        "/api/v2/version",
+        "/p.json",
+        "/p/{token}.json",
+        "/p/{token}/preview.json",
+        "/p/{token}/audit.json",
+        "/p/active.json",
+        "/p/expired.json",
+        "/api/v2/pushes",
+        "/api/v2/pushes/{token}",
+        "/api/v2/pushes/{token}/preview",
+        "/api/v2/pushes/{token}/audit",
+        "/api/v2/pushes/{token}/notify_emails",
+        "/api/v2/pushes/active",
+        "/api/v2/pushes/expired",
     }
 
 

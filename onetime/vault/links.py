@@ -43,6 +43,11 @@ def _served_host(request: HttpRequest) -> str:
     return domain
 
 
+def absolute_url(request: HttpRequest | None, path: str) -> str:
+    """Return ``path`` on this service as a link, as secret_url makes its links."""
+    return _absolute(request, path)
+
+
 def secret_url(request: HttpRequest | None, secret_id: uuid.UUID) -> str:
     """Return the link the sender gives to the recipient (``request``: None outside one)."""
     return _absolute(request, reverse("vault:secret", args=[secret_id]))
