@@ -43,6 +43,11 @@ def _served_host(request: HttpRequest) -> str:
     return domain
 
 
+def base_url(request: HttpRequest | None) -> str:
+    """Return the scheme and host that links start with (``request``: None outside one)."""
+    return _absolute(request, "")
+
+
 def secret_url(request: HttpRequest | None, secret_id: uuid.UUID) -> str:
     """Return the link the sender gives to the recipient (``request``: None outside one)."""
     return _absolute(request, reverse("vault:secret", args=[secret_id]))
