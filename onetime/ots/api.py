@@ -9,6 +9,7 @@ OneTimeSecret v0.25+ sends it. Messages stay in English, word for word as the pe
 
 import logging
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -73,8 +74,9 @@ class OtsError(Exception):
 
 
 def unknown_secret(key: str, detail: str | None = None) -> OtsError:
-    extra = {"detail": detail} if detail else {}
-    return OtsError(documents.UNKNOWN_SECRET, secret_key=key, **extra)
+    if detail:
+        return OtsError(documents.UNKNOWN_SECRET, secret_key=key, detail=detail)
+    return OtsError(documents.UNKNOWN_SECRET, secret_key=key)
 
 
 def ots_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -119,9 +121,13 @@ class AlwaysJson(DefaultContentNegotiation):
     """JSON whatever Accept says: the peer never answers 406."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class OtsSchema(AutoSchema):
@@ -163,7 +169,9 @@ class OtsMessage(serializers.Serializer[Any]):
         help_text='The peer\'s words: "Unknown secret", "Not Found", "Not authorized", "You did '
         'not provide anything to share", "Rate limit exceeded. Please try again later.", …'
     )
-    secret_key = serializers.CharField(required=False, help_text="Unknown secret: the key asked for.")
+    secret_key = serializers.CharField(
+        required=False, help_text="Unknown secret: the key asked for."
+    )
     detail = serializers.CharField(
         required=False,
         help_text="OneTime's addition: why a secret that exists cannot be opened here.",
@@ -175,7 +183,7 @@ class OtsReceipt(serializers.Serializer[Any]):
     metadata_key = serializers.CharField(help_text="The receipt token (OneTime's /r/<token>).")
     secret_key = serializers.CharField(
         required=False,
-        help_text="The secret's id; absent once received, \"\" once burned.",
+        help_text='The secret\'s id; absent once received, "" once burned.',
     )
     ttl = serializers.IntegerField(help_text="The secret's lifetime in seconds, as clamped.")
     metadata_ttl = serializers.IntegerField(
@@ -228,8 +236,9 @@ class OtsShareInput(serializers.Serializer[Any]):
     )
     passphrase = serializers.CharField(required=False, allow_blank=True)
     recipient = serializers.CharField(
-        required=False, allow_blank=True, help_text='Not empty: "An account is required to send '
-        'emails."'
+        required=False,
+        allow_blank=True,
+        help_text='Not empty: "An account is required to send emails."',
     )
 
 
@@ -318,7 +327,7 @@ class RecentApi(NotAuthorizedApi):
     @extend_schema(
         request=None,
         responses={404: OpenApiResponse(OtsMessage, description='"Not Found": a short key.')},
-        summary="A receipt named \"recent\": not found",
+        summary='A receipt named "recent": not found',
     )
     def post(self, request: Request) -> Response:
         raise OtsError(documents.NOT_FOUND)

@@ -20,7 +20,7 @@ MIN_KEY_LENGTH = 20
 
 # The peer's messages, word for word: clients match them (corbaltcode maps the first two).
 NOTHING_TO_SHARE = "You did not provide anything to share"
-UNKNOWN_SECRET = "Unknown secret"
+UNKNOWN_SECRET = "Unknown secret"  # noqa: S105 - a message, not a password
 NOT_FOUND = "Not Found"
 NOT_AUTHORIZED = "Not authorized"
 NO_EMAIL = "An account is required to send emails."
@@ -99,7 +99,12 @@ class Share:
 
 
 def share_request(
-    params: Mapping[str, Any], *, generated: str | None, default_ttl: int, min_ttl: int, max_ttl: int
+    params: Mapping[str, Any],
+    *,
+    generated: str | None,
+    default_ttl: int,
+    min_ttl: int,
+    max_ttl: int,
 ) -> Share:
     """
     Return the secret to create from the parameters of share or create, or, for generate,
