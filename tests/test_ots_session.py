@@ -14,7 +14,7 @@ import http.client
 import json
 import secrets
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,14 +48,16 @@ class Answer:
 
 
 def send(
-    web: RunningWeb, method: str, path: str, body: bytes | None = None, **headers: str
+    web: RunningWeb,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Answer:
     """Send exactly these headers and body (none: no Content-Type, Content-Length 0)."""
     conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=10)
     try:
-        conn.request(
-            method, path, body=body, headers={k.replace("_", "-"): v for k, v in headers.items()}
-        )
+        conn.request(method, path, body=body, headers=dict(headers or {}))
         response = conn.getresponse()
         return Answer(
             response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
@@ -89,61 +91,65 @@ def test_the_onetimesecret_package_from_pypi_works_with_only_its_url_changed(web
 
 def test_a_corbaltcode_session_query_strings_on_empty_posts(web):
     auth = {"Authorization": EMPTY_BASIC}
-    assert send(web, "GET", "/api/v1/status", **auth).json()["status"] == "nominal"
+    assert send(web, "GET", "/api/v1/status", headers=auth).json()["status"] == "nominal"
 
     shared = send(
         web,
         "POST",
         "/api/v1/share" + query(secret="s3cret", passphrase="", ttl=0, recipient=""),
-        **auth,
+        headers=auth,
     ).json()
     # Its struct decodes these as ints; ttl=0 is clamped to the minimum, as OTS does.
     assert (shared["ttl"], shared["state"], shared["passphrase_required"]) == (60, "new", False)
     assert all(type(shared[k]) is int for k in ("ttl", "metadata_ttl", "secret_ttl", "created"))
     mk, sk = shared["metadata_key"], shared["secret_key"]
 
-    metadata = send(web, "POST", f"/api/v1/private/{mk}", **auth).json()
+    metadata = send(web, "POST", f"/api/v1/private/{mk}", headers=auth).json()
     assert (metadata["state"], metadata["secret_key"]) == ("new", sk)
-    revealed = send(web, "POST", f"/api/v1/secret/{sk}" + query(passphrase=""), **auth)
+    revealed = send(web, "POST", f"/api/v1/secret/{sk}" + query(passphrase=""), headers=auth)
     assert revealed.json()["value"] == "s3cret"
-    again = send(web, "POST", f"/api/v1/secret/{sk}" + query(passphrase=""), **auth)
+    again = send(web, "POST", f"/api/v1/secret/{sk}" + query(passphrase=""), headers=auth)
     assert (again.status, again.json()["message"]) == (404, "Unknown secret")
-    received = send(web, "POST", f"/api/v1/private/{mk}", **auth).json()
+    received = send(web, "POST", f"/api/v1/private/{mk}", headers=auth).json()
     assert received["state"] == "received"
     assert "secret_key" not in received
 
-    other = send(web, "POST", "/api/v1/generate" + query(passphrase="pw", ttl=3600), **auth)
+    other = send(web, "POST", "/api/v1/generate" + query(passphrase="pw", ttl=3600), headers=auth)
     generated = other.json()
-    burned = send(web, "POST", f"/api/v1/private/{generated['metadata_key']}/burn", **auth)
+    burned = send(web, "POST", f"/api/v1/private/{generated['metadata_key']}/burn", headers=auth)
     assert burned.json()["state"]["state"] == "burned"
     assert burned.json()["secret_shortkey"] == generated["secret_key"][:8]
     gone = send(web, "POST", f"/api/v1/secret/{generated['secret_key']}" + query(passphrase="pw"))
     assert gone.status == 404
-    recent = send(web, "GET", "/api/v1/private/recent", **auth)
+    recent = send(web, "GET", "/api/v1/private/recent", headers=auth)
     assert (recent.status, recent.headers["x-ots-intended-status"]) == (404, "401")
 
 
 def test_a_chelnak_go_session_trailing_slashes_and_an_empty_json_body(web):
     headers = {"Authorization": EMPTY_BASIC, "Content-Type": "application/json"}
 
-    shared = send(web, "POST", "/api/v1/share/" + query(secret="s3cret", ttl=3600), b"", **headers)
+    shared = send(
+        web, "POST", "/api/v1/share/" + query(secret="s3cret", ttl=3600), b"", headers=headers
+    )
     assert shared.status == 200
     mk, sk = shared.json()["metadata_key"], shared.json()["secret_key"]
-    assert send(web, "POST", f"/api/v1/private/{mk}/", b"", **headers).json()["state"] == "new"
-    revealed = send(web, "POST", f"/api/v1/secret/{sk}/", b"", **headers)
+    assert (
+        send(web, "POST", f"/api/v1/private/{mk}/", b"", headers=headers).json()["state"] == "new"
+    )
+    revealed = send(web, "POST", f"/api/v1/secret/{sk}/", b"", headers=headers)
     assert revealed.json() == {
         "value": "s3cret",
         "secret_key": sk,
         "share_domain": web.url,
     }
-    assert send(web, "POST", f"/api/v1/secret/{sk}/", b"", **headers).status == 404
-    receipt = send(web, "POST", f"/api/v1/private/{mk}/", b"", **headers).json()
+    assert send(web, "POST", f"/api/v1/secret/{sk}/", b"", headers=headers).status == 404
+    receipt = send(web, "POST", f"/api/v1/private/{mk}/", b"", headers=headers).json()
     assert receipt["state"] == "received"
-    burn = send(web, "POST", f"/api/v1/private/{mk}/burn/", b"", **headers)
+    burn = send(web, "POST", f"/api/v1/private/{mk}/burn/", b"", headers=headers)
     assert (burn.status, burn.json()["message"]) == (404, "Unknown secret")
     # Its ShareSecret always sends a recipient: refused, as by OneTimeSecret for anyone anonymous.
     with_recipient = send(
-        web, "POST", "/api/v1/share/" + query(secret="x", recipient="a@example.com"), b"", **headers
+        web, "POST", "/api/v1/share/" + query(secret="x", recipient="a@example.com"), b"", headers
     )
     assert (with_recipient.status, with_recipient.headers["x-ots-intended-status"]) == (404, "400")
 
@@ -152,15 +158,19 @@ def test_an_onetime_ruby_session_form_bodies(web):
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert send(web, "GET", "/api/v1/status").json()["status"] == "nominal"
 
-    generated = send(web, "POST", "/api/v1/generate", b"ttl=600", **form).json()
+    generated = send(web, "POST", "/api/v1/generate", b"ttl=600", headers=form).json()
     # It prints <base>/secret/<secret_key>: that link opens the recipient's page.
     link = send(web, "GET", f"/secret/{generated['secret_key']}")
     assert link.status == 302
     body = urllib.parse.urlencode({"secret": "line one\nline two", "passphrase": "pw"}).encode()
-    shared = send(web, "POST", "/api/v1/share", body, **form).json()
-    wrong = send(web, "POST", f"/api/v1/secret/{shared['secret_key']}", b"passphrase=nope", **form)
+    shared = send(web, "POST", "/api/v1/share", body, headers=form).json()
+    wrong = send(
+        web, "POST", f"/api/v1/secret/{shared['secret_key']}", b"passphrase=nope", headers=form
+    )
     assert wrong.status == 404
-    right = send(web, "POST", f"/api/v1/secret/{shared['secret_key']}", b"passphrase=pw", **form)
+    right = send(
+        web, "POST", f"/api/v1/secret/{shared['secret_key']}", b"passphrase=pw", headers=form
+    )
     assert right.json()["value"] == "line one\nline two"
 
 
@@ -169,10 +179,13 @@ def test_no_canary_reaches_the_servers_output_access_log_included(web):
     auth = {"Authorization": EMPTY_BASIC}
 
     shared = send(
-        web, "POST", "/api/v1/share" + query(secret=canary, passphrase=phrase, ttl=600), **auth
+        web,
+        "POST",
+        "/api/v1/share" + query(secret=canary, passphrase=phrase, ttl=600),
+        headers=auth,
     ).json()
     mk, sk = shared["metadata_key"], shared["secret_key"]
-    send(web, "POST", f"/api/v1/secret/{sk}" + query(passphrase="wrong-" + phrase), **auth)
+    send(web, "POST", f"/api/v1/secret/{sk}" + query(passphrase="wrong-" + phrase), headers=auth)
     send(web, "GET", f"/api/v1/receipt/{mk}")
     assert send(web, "POST", f"/api/v1/secret/{sk}" + query(passphrase=phrase)).json() == {
         "value": canary,
