@@ -72,6 +72,31 @@ ROUTES: dict[str, tuple[str, frozenset[str]]] = {
     # Anything else under /api/v2/ is an address Password Pusher does not serve: 404.
     "api/v2/<path:rest>": ("/api/v2/requests", ANY),
 }
+# OneTimeSecret's API v1 (onetime/ots/urls.py): each API route also with a trailing slash.
+OTS_API = {
+    "api/v1/status": ("/api/v1/status", SAFE),
+    "api/v1/authcheck": ("/api/v1/authcheck", SAFE),
+    "api/v1/share": ("/api/v1/share", POST),
+    "api/v1/create": ("/api/v1/create", POST),
+    "api/v1/generate": ("/api/v1/generate", POST),
+    "api/v1/secret/<ots_key:key>": (f"/api/v1/secret/{SECRET_ID}", POST),
+    **{
+        route: (path, served)
+        for alias in ("private", "metadata", "receipt")
+        for route, path, served in [
+            (f"api/v1/{alias}/recent", f"/api/v1/{alias}/recent", SAFE | POST),
+            (f"api/v1/{alias}/<ots_key:key>", f"/api/v1/{alias}/{TOKEN}", SAFE | POST),
+            (f"api/v1/{alias}/<ots_key:key>/burn", f"/api/v1/{alias}/{TOKEN}/burn", POST),
+        ]
+    },
+}
+ROUTES |= OTS_API
+ROUTES |= {f"{route}/": (f"{path}/", served) for route, (path, served) in OTS_API.items()}
+ROUTES |= {
+    "secret/<uuid:secret_id>": (f"/secret/{SECRET_ID}", SAFE),
+    "receipt/<ots_token:token>": (f"/receipt/{TOKEN}", SAFE),
+    "private/<ots_token:token>": (f"/private/{TOKEN}", SAFE),
+}
 # Served by WhiteNoise, not by a route.
 STATIC = ("/static/core/onetime.css", SAFE)
 

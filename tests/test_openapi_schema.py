@@ -39,6 +39,22 @@ def test_it_serves_a_schema_listing_every_api_route(client):
         "/api/v2/pushes/{token}/notify_emails",
         "/api/v2/pushes/active",
         "/api/v2/pushes/expired",
+        # OneTimeSecret's API v1 (docs/compatibility.md); its trailing-slash twins are not listed.
+        "/api/v1/status",
+        "/api/v1/authcheck",
+        "/api/v1/share",
+        "/api/v1/create",
+        "/api/v1/generate",
+        "/api/v1/secret/{key}",
+        *(
+            path
+            for alias in ("private", "metadata", "receipt")
+            for path in (
+                f"/api/v1/{alias}/recent",
+                f"/api/v1/{alias}/{{key}}",
+                f"/api/v1/{alias}/{{key}}/burn",
+            )
+        ),
     }
 
 

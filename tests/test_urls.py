@@ -86,6 +86,33 @@ ROUTES = [
     ("pwpush:v2_other", {"rest": "requests"}, "/api/v2/requests", "pwpush"),
 ]
 
+# OneTimeSecret's API v1: each route, and the same with a trailing slash (name + "_slash").
+_OTS_KEY = "A" * 32
+_OTS = [
+    ("status", {}, "/api/v1/status"),
+    ("authcheck", {}, "/api/v1/authcheck"),
+    ("share", {}, "/api/v1/share"),
+    ("create", {}, "/api/v1/create"),
+    ("generate", {}, "/api/v1/generate"),
+    ("secret", {"key": SECRET_ID}, f"/api/v1/secret/{SECRET_ID}"),
+    *(
+        route
+        for alias in ("private", "metadata", "receipt")
+        for route in [
+            (f"{alias}_recent", {}, f"/api/v1/{alias}/recent"),
+            (alias, {"key": _OTS_KEY}, f"/api/v1/{alias}/{_OTS_KEY}"),
+            (f"{alias}_burn", {"key": _OTS_KEY}, f"/api/v1/{alias}/{_OTS_KEY}/burn"),
+        ]
+    ),
+]
+ROUTES += [(f"ots:{name}", kwargs, path, "ots") for name, kwargs, path in _OTS]
+ROUTES += [(f"ots:{name}_slash", kwargs, f"{path}/", "ots") for name, kwargs, path in _OTS]
+ROUTES += [
+    ("ots:web_secret", {"secret_id": SECRET_ID}, f"/secret/{SECRET_ID}", "ots"),
+    ("ots:web_receipt", {"token": TOKEN}, f"/receipt/{TOKEN}", "ots"),
+    ("ots:web_private", {"token": TOKEN}, f"/private/{TOKEN}", "ots"),
+]
+
 
 def _wired() -> Iterator[tuple[str, str]]:
     """Yield (route name, the urls module it comes from) for every route of the project."""

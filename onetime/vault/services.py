@@ -963,11 +963,20 @@ def _locked(**lookup: object) -> Secret | None:
     return Secret.objects.select_for_update().defer("ciphertext").filter(**lookup).first()
 
 
-def receipt_burn(*, token: str, client_ip: str) -> Secret:
-    """Destroy the secret now, unless it already ended; return its receipt. Idempotent."""
+def receipt_burn(*, token: str, client_ip: str, only_active: bool = False) -> Secret:
+    """
+    Destroy the secret now, unless it already ended; return its receipt. Idempotent; with
+    ``only_active``, a secret that had already ended (read, burned, destroyed, expired)
+    raises SecretGone instead, so that only the call that burned it hears so.
+    """
     ratelimit.rate_limit_hit(ratelimit.LOOKUP, client_ip)
     with transaction.atomic():
-        return _burn(_locked(receipt_hash=_receipt_hash(token)), ReceiptNotFound, "its sender")
+        secret = _locked(receipt_hash=_receipt_hash(token))
+        was_active = secret is not None and secret.state == State.ACTIVE
+        secret = _burn(secret, ReceiptNotFound, "its sender")
+    if only_active and not (was_active and secret.state == State.BURNED):
+        raise SecretGone(secret.state, client=secret.client_encrypted)
+    return secret
 
 
 def secret_burn_by_viewer(*, secret_id: uuid.UUID, client_ip: str) -> Secret:
