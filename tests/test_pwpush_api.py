@@ -78,7 +78,7 @@ def push(api: dict[str, str], token: object, route: str = "push") -> str:
 
 
 def assert_json(response: Any) -> Any:
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
     return response.json()
 
 
@@ -99,6 +99,15 @@ def test_the_v1_version_document(client, path):
         "api_version": "1.5",
         "edition": "oss",
     }
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "*/*"])
+def test_answers_are_json_whatever_accept_says(client, accept):
+    version = client.get("/api/v2/version", HTTP_ACCEPT=accept)
+    created = client.post("/p.json", {"password[payload]": "s3cr3t"}, HTTP_ACCEPT=accept)
+
+    assert (version.status_code, created.status_code) == (200, 201)
+    assert assert_json(created)["url_token"]
 
 
 @pytest.mark.parametrize("path", ["/api/v2/version", "/api/v2/version.json"])

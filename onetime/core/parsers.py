@@ -1,9 +1,12 @@
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from onetime.core.errors import InvalidInput
@@ -40,3 +43,22 @@ def request_params(request: Request) -> dict[str, Any]:
     else:
         raise InvalidInput(_("Send the parameters as a JSON object, a form or a query string."))
     return params
+
+
+class CharsetJSONRenderer(JSONRenderer):
+    """JSON as the peers send it: ``application/json; charset=utf-8``."""
+
+    charset = "utf-8"
+
+
+class AlwaysJson(DefaultContentNegotiation):
+    """JSON whatever Accept says: the peers never answer 406."""
+
+    def select_renderer(
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type

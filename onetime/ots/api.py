@@ -9,7 +9,6 @@ OneTimeSecret v0.25+ sends it. Messages stay in English, word for word as the pe
 
 import logging
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -19,15 +18,13 @@ from django.utils import timezone, translation
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from onetime.core.errors import RateLimited, ServiceError, TooLarge, Unavailable
 from onetime.core.openapi import ERROR
-from onetime.core.parsers import FORM_OR_JSON, request_params
+from onetime.core.parsers import FORM_OR_JSON, AlwaysJson, CharsetJSONRenderer, request_params
 from onetime.core.ratelimit import client_ip
 from onetime.ots import documents
 from onetime.vault import passwords, services
@@ -111,25 +108,6 @@ def ots_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return None
 
 
-class OtsRenderer(JSONRenderer):
-    """JSON as OneTimeSecret sends it: application/json; charset=utf-8."""
-
-    charset = "utf-8"
-
-
-class AlwaysJson(DefaultContentNegotiation):
-    """JSON whatever Accept says: the peer never answers 406."""
-
-    def select_renderer(
-        self,
-        request: Request,
-        renderers: Iterable[BaseRenderer],
-        format_suffix: str | None = None,
-    ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, renderer.media_type
-
-
 class OtsSchema(AutoSchema):
     """One tag; operation ids ots_<path words>[_<method>]; the pre-v0.24 aliases deprecated."""
 
@@ -148,8 +126,8 @@ class OtsSchema(AutoSchema):
 
 class OtsView(APIView):
     parser_classes = FORM_OR_JSON
-    renderer_classes = [OtsRenderer]
-    content_negotiation_class: type[BaseContentNegotiation] = AlwaysJson
+    renderer_classes = [CharsetJSONRenderer]
+    content_negotiation_class = AlwaysJson
     schema = OtsSchema()
 
     def get_exception_handler(self) -> Any:

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from onetime.core.errors import InvalidInput, RateLimited, ServiceError, TooLarge, Unavailable
-from onetime.core.parsers import FORM_OR_JSON, request_params
+from onetime.core.parsers import FORM_OR_JSON, AlwaysJson, CharsetJSONRenderer, request_params
 from onetime.core.ratelimit import client_ip
 from onetime.pwpush import documents
 from onetime.vault import services
@@ -116,6 +116,8 @@ def pwpush_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
 
 class PwpushView(APIView):
     parser_classes = FORM_OR_JSON
+    renderer_classes = [CharsetJSONRenderer]
+    content_negotiation_class = AlwaysJson
     # Credentials are ignored: every caller is anonymous (docs/compatibility.md).
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
