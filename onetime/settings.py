@@ -123,7 +123,7 @@ ONETIME_TOMBSTONE_DAYS = env_int("ONETIME_TOMBSTONE_DAYS", 30, min_value=1, max_
 ONETIME_RATE_CREATE = env_rate("ONETIME_RATE_CREATE", "30/m")
 ONETIME_RATE_REVEAL = env_rate("ONETIME_RATE_REVEAL", "60/m")
 # Metadata, recipient page, receipt and burn: look-ups by id or token. Not a guessing limit
-# (ids and tokens carry 122 and 192 random bits) but a cap on one client's load; twice the
+# (ids and tokens carry 122 and 190 random bits) but a cap on one client's load; twice the
 # reveal rate, since a recipient's page and a sender's reloads come before a reveal.
 ONETIME_RATE_LOOKUP = env_rate("ONETIME_RATE_LOOKUP", "120/m")
 # How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts none.
@@ -208,6 +208,7 @@ MIDDLEWARE = [
     "onetime.core.middleware.SecurityHeadersMiddleware",
     "onetime.core.metrics.MetricsMiddleware",
     "onetime.core.middleware.MethodNotAllowedMiddleware",
+    "onetime.core.middleware.CollapseSlashesMiddleware",
     "onetime.core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

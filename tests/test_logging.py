@@ -172,3 +172,16 @@ def test_a_traceback_without_messages_names_every_exception_in_the_chain_but_no_
     assert text.index("ValueError (message withheld)") < text.index("LookupError (message")
     assert "in parse" in text
     assert text.endswith("LookupError (message withheld)")
+
+
+def test_the_access_log_escapes_control_characters_of_a_path(console):
+    # Granian logs the path percent-decoded: "%0a" would otherwise start a forged line.
+    forged = "/p/x\n2030-01-01 00:00:00,000 ERROR injected: forged line.json"
+
+    logging.getLogger("granian.access").info('127.0.0.1 "GET %s HTTP/1.1" 404 1ms', forged)
+    logging.getLogger("onetime.vault.services").info("two\nlines")
+
+    output = console.getvalue()
+    assert '"GET /p/x\\x0a2030-01-01 00:00:00,000 ERROR injected' in output
+    assert "\nlines" in output  # only the access logs are escaped
+    assert not any(line.startswith("2030-01-01") for line in output.splitlines())

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from onetime.vault import services
 from onetime.vault.models import Secret
-from tests.conftest import make_client_secret, make_secret
+from tests.conftest import make_client_secret, make_secret, post_json
 from tests.test_database_unavailable import database_down  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
@@ -63,7 +63,9 @@ RECEIVED_KEYS = [
     "receipt_ttl",
     "receipt_url",
 ]
-ENDED_KEYS = [k for k in SHARE_KEYS if k not in {"passphrase_required", "has_passphrase"}]
+# A receipt never gives the share link away: secret_key is only in the creator's answer.
+RECEIPT_KEYS = [k for k in SHARE_KEYS if k not in {"secret_key", "secret_identifier"}]
+ENDED_KEYS = [k for k in RECEIPT_KEYS if k not in {"passphrase_required", "has_passphrase"}]
 INTS = ["ttl", "metadata_ttl", "updated", "created"]
 RETENTION = 30 * 86400
 
@@ -84,13 +86,18 @@ def share(client: Client, **params: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
-def assert_error(response: Any, message: str, intended: int | None, **extra: str) -> None:
+def assert_error(response: Any, message: str, intended: int | None, **extra: object) -> None:
     assert response.status_code == 404
     assert response["Content-Type"] == JSON_UTF8
     assert response.json() == {"message": message, **extra}
     assert response.headers.get("X-OTS-Intended-Status") == (
         None if intended is None else str(intended)
     )
+
+
+PASSPHRASE_NEEDED = "This secret is protected by a passphrase. Enter it to reveal the secret."
+WRONG_ONE_LEFT = "Wrong passphrase. 1 attempt left before the secret is destroyed."
+DESTROYED = "Wrong passphrase: that was the last attempt, and the secret is now destroyed."
 
 
 def assert_unknown(response: Any, key: str) -> None:
@@ -332,16 +339,21 @@ def test_passphrases_missing_is_not_counted_wrong_is_counted_and_the_last_destro
     settings.ONETIME_PASSPHRASE_ATTEMPTS = 2
     key = share(client, passphrase="open sesame")["secret_key"]
 
-    assert_unknown(client.post(f"/api/v1/secret/{key}"), key)
+    missing = client.post(f"/api/v1/secret/{key}")
+    assert_error(missing, "Unknown secret", None, secret_key=key, detail=PASSPHRASE_NEEDED)
     assert row(key).failed_attempts == 0
-    assert_unknown(client.post(f"/api/v1/secret/{key}", {"passphrase": "wrong"}), key)
+    wrong = client.post(f"/api/v1/secret/{key}", {"passphrase": "wrong"})
+    assert_error(
+        wrong, "Unknown secret", None, secret_key=key, detail=WRONG_ONE_LEFT, attempts_left=1
+    )
     assert (row(key).failed_attempts, row(key).state) == (1, Secret.State.ACTIVE)
     opened = client.post(f"/api/v1/secret/{key}?passphrase=open+sesame")
     assert opened.json()["value"] == "hunter2"
 
     other = share(client, passphrase="open sesame")["secret_key"]
-    for _ in range(2):
-        assert_unknown(client.post(f"/api/v1/secret/{other}", {"passphrase": "nope"}), other)
+    client.post(f"/api/v1/secret/{other}", {"passphrase": "nope"})
+    last = client.post(f"/api/v1/secret/{other}", {"passphrase": "nope"})
+    assert_error(last, "Unknown secret", None, secret_key=other, detail=DESTROYED)
     assert row(other).state == Secret.State.LOCKED
     assert_unknown(client.post(f"/api/v1/secret/{other}", {"passphrase": "open sesame"}), other)
 
@@ -397,9 +409,11 @@ def test_the_receipt_of_a_waiting_secret_changes_nothing(client, alias, method):
     assert response.status_code == 200
     assert response["Content-Type"] == JSON_UTF8
     body = response.json()
-    assert list(body) == SHARE_KEYS
+    assert list(body) == RECEIPT_KEYS
     assert {k: v for k, v in body.items() if k not in {"secret_ttl", "metadata_ttl"}} == {
-        k: v for k, v in created.items() if k not in {"secret_ttl", "metadata_ttl"}
+        k: v
+        for k, v in created.items()
+        if k in RECEIPT_KEYS and k not in {"secret_ttl", "metadata_ttl"}
     }
     assert body["passphrase_required"] is True
     assert Secret.objects.filter(pk=key).values().get() == before
@@ -420,10 +434,9 @@ def test_the_receipt_of_a_received_secret(client):
 
 
 @pytest.mark.parametrize(
-    ("end", "state", "secret_key"),
-    [("burn", "burned", ""), ("lock", "burned", ""), ("expire", "expired", None)],
+    ("end", "state"), [("burn", "burned"), ("lock", "burned"), ("expire", "expired")]
 )
-def test_the_receipt_of_a_secret_that_ended(client, settings, end, state, secret_key):
+def test_the_receipt_of_a_secret_that_ended(client, settings, end, state):
     settings.ONETIME_PASSPHRASE_ATTEMPTS = 1
     created = share(client, passphrase="pw")
     token, key = created["metadata_key"], created["secret_key"]
@@ -438,11 +451,6 @@ def test_the_receipt_of_a_secret_that_ended(client, settings, end, state, secret
 
     assert list(body) == ENDED_KEYS
     assert body["state"] == state
-    assert (
-        body["secret_key"]
-        == body["secret_identifier"]
-        == (secret_key if secret_key is not None else key)
-    )
     assert body["secret_ttl"] is None
 
 
@@ -469,7 +477,7 @@ def test_burn_destroys_a_live_secret_once(client, alias):
     assert body["secret_shortkey"] == key[:8]
     assert list(body["state"]) == ENDED_KEYS
     assert body["state"]["state"] == "burned"
-    assert (body["state"]["secret_key"], body["state"]["secret_ttl"]) == ("", None)
+    assert body["state"]["secret_ttl"] is None
     assert (row(key).state, row(key).ciphertext) == (Secret.State.BURNED, None)
     assert_unknown(client.post(f"/api/v1/{alias}/{token}/burn/"), token)
     assert_unknown(client.post(f"/api/v1/secret/{key}", {"passphrase": "pw"}), key)
@@ -596,3 +604,75 @@ def test_the_links_clients_build_redirect_to_onetimes_pages_and_change_nothing(c
         assert client.post(path).status_code == 405
     assert row(key).state == Secret.State.ACTIVE
     assert client.get(f"/s/{key}").status_code == 200
+
+
+# --- found in review ------------------------------------------------------------------------
+
+
+def test_a_receipt_never_gives_the_share_link_away_whoever_made_the_secret(client):
+    native = post_json(client, "/api/v1/secrets", {"secret": "made by OneTime's own API"})
+    token = native.json()["receipt_url"].rsplit("/", 1)[1]
+    secret_id = native.json()["id"]
+
+    for response in [
+        client.get(f"/api/v1/receipt/{token}"),
+        client.post(f"/api/v1/private/{token}"),
+        client.post(f"/api/v1/metadata/{token}/burn"),
+    ]:
+        assert response.status_code == 200
+        assert secret_id not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "ttl"),
+    [({"ttl": "9" * 5000}, 604800), ({"ttl": "-" + "9" * 5000}, 60), ({"ttl": "١٢٣٤٥"}, 60)],
+)
+def test_a_ttl_of_thousands_of_digits_or_other_digits_is_clamped_not_a_crash(client, params, ttl):
+    assert share(client, **params)["ttl"] == ttl
+
+
+def test_a_length_of_thousands_of_digits_is_refused(client):
+    response = client.post("/api/v1/generate", {"length": "9" * 5000})
+
+    assert_error(response, "Generated password length must be no more than 128 characters", 400)
+
+
+def test_a_passphrase_that_is_no_text_is_refused_not_dropped(client):
+    response = post_json(client, "/api/v1/share", {"secret": "x", "passphrase": ["pp"]})
+
+    assert_error(response, "Send the passphrase as text.", 400)
+    assert not Secret.objects.exists()
+
+
+@pytest.mark.parametrize("form", ["{hex}", "{{{key}}}", "urn:uuid:{key}", "{upper}"])
+def test_only_the_links_layout_of_an_id_reveals(client, form):
+    key = share(client)["secret_key"]
+    written = form.format(key=key, hex=key.replace("-", ""), upper=key.upper())
+
+    response = client.post(f"/api/v1/secret/{written}")
+
+    if form == "{upper}":  # the same layout: an id, in capitals
+        assert response.json()["value"] == "hunter2"
+    else:
+        assert_unknown(response, written)
+        assert row(key).state == Secret.State.ACTIVE
+
+
+def test_repeated_slashes_read_as_one(client):
+    # (A leading "//", from a base URL that ends in "/", is tested through real HTTP in
+    # test_ots_session.py: the test client would read it as a host name.)
+    created = client.post("/api//v1/share", {"secret": "x"})
+
+    assert created.status_code == 200
+    assert client.post(f"/api/v1//secret/{created.json()['secret_key']}").json()["value"] == "x"
+
+
+def test_onetimes_own_answers_on_these_routes_are_english(client, settings):
+    wrong_method = client.get("/api/v1/share", headers={"Accept-Language": "ru"})
+    settings.ONETIME_OTS_API = False
+    switched_off = client.get("/api/v1/status", headers={"Accept-Language": "ru"})
+
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["detail"] == "This method is not allowed here."
+    assert switched_off.status_code == 404
+    assert switched_off.json()["detail"].startswith("There is no page at this address.")

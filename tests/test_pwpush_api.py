@@ -514,7 +514,7 @@ def test_a_client_encrypted_secret_is_refused_intact(client):
     body = assert_json(response)
     assert list(body) == ["error", "message", "status"]
     assert body["status"] == "unauthorized"
-    assert f"/s/{secret.id}" in body["message"]
+    assert "the part after # included" in body["message"]
     assert "onetime open" in body["message"]
     stored = row(str(secret.id))
     assert stored.state == Secret.State.ACTIVE
@@ -530,6 +530,7 @@ def test_a_telegram_bound_secret_is_refused_intact(client, telegram_bot):
     assert response.status_code == 401
     assert response.json()["status"] == "unauthorized"
     assert "Telegram" in response.json()["error"]
+    assert f"/s/{secret.id}" in response.json()["message"]
     stored = row(str(secret.id))
     assert stored.state == Secret.State.ACTIVE
     assert stored.failed_codes == 0
@@ -747,3 +748,73 @@ def test_pwp_time_is_utc_with_milliseconds():
     moment = datetime(2026, 1, 1, 4, 0, 0, 123456, tzinfo=timezone.get_fixed_timezone(180))
 
     assert documents.pwp_time(moment) == "2026-01-01T01:00:00.123Z"
+
+
+# ---- found in review ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "days"),
+    [
+        ("expire_after_days", "9" * 5000, 1),
+        ("expire_after_days", "٣", 1),
+        ("expire_after_duration", "9" * 5000, 1),
+    ],
+)
+def test_thousands_of_digits_or_other_digits_read_as_out_of_range(client, field, value, days):
+    response = client.post("/api/v2/pushes", {"push[payload]": "x", f"push[{field}]": value})
+
+    assert response.status_code == 201
+    assert response.json()["expire_after_days"] == days
+
+
+@pytest.mark.parametrize("api", VERSIONS)
+def test_a_passphrase_sent_as_a_number_protects_the_push(client, api):
+    created = create(client, api, passphrase=1234)
+    token = created.json()["url_token"]
+
+    assert created.status_code == 201
+    assert created.json()["passphrase"] == "1234"
+    assert client.get(push(api, token)).status_code == 401
+    assert client.get(push(api, token) + "?passphrase=1234").json()["payload"] == "s3cr3t"
+
+
+@pytest.mark.parametrize("passphrase", [["pp"], {"a": "b"}, True])
+def test_a_passphrase_that_is_no_text_is_refused_not_dropped(client, passphrase):
+    response = create(client, V1, passphrase=passphrase)
+
+    assert response.status_code == 422
+    assert assert_json(response) == {"passphrase": ["Send the passphrase as text."]}
+    assert not Secret.objects.exists()
+
+
+@pytest.mark.parametrize("form", ["{hex}", "{{{key}}}", "urn:uuid:{key}"])
+def test_only_the_links_layout_of_a_token_names_a_push(client, form):
+    token = create(client, V1).json()["url_token"]
+    written = form.format(key=token, hex=token.replace("-", ""))
+
+    for response in [client.get(f"/p/{written}.json"), client.get(f"/api/v2/pushes/{written}")]:
+        assert (response.status_code, response.json()) == (404, {"error": "not-found"})
+    assert row(token).state == Secret.State.ACTIVE
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_any_other_v2_address_is_not_found_whatever_the_method(client, method):
+    response = getattr(client, method)("/api/v2/requests/x")
+
+    assert (response.status_code, assert_json(response)) == (404, {"error": "not-found"})
+
+
+def test_onetimes_own_answers_on_these_routes_are_english(client, settings):
+    russian = {"Accept-Language": "ru"}
+    token = create(client, V1).json()["url_token"]
+    too_long = post_json(
+        client, "/p.json", {"password": {"payload": "x", "passphrase": "p" * 2000}}, **russian
+    )
+    wrong_method = client.put(f"/p/{token}.json", headers=russian)
+    settings.ONETIME_PWPUSH_API = False
+    switched_off = client.get("/api/v2/version", headers=russian)
+
+    assert too_long.json() == {"passphrase": ["The passphrase is longer than 1024 characters."]}
+    assert wrong_method.json()["detail"] == "This method is not allowed here."
+    assert switched_off.json()["detail"].startswith("There is no page at this address.")

@@ -3,6 +3,7 @@ The sender's receipt (PRODUCT.md §2.3): a private link that shows the state for
 the tombstone and can burn the secret, and never gives the share link away.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -330,3 +331,11 @@ def test_the_page_answers_404_for_an_unknown_token(client):
     assert client.post("/r/abcdefghijklmnopqrstuvwxyz012345/burn").status_code == 404
     unknown = client.post("/r/abcdefghijklmnopqrstuvwxyz012345/burn", {"confirm": "yes"})
     assert unknown.status_code == 404
+
+
+def test_a_receipt_token_is_32_letters_and_digits():
+    # Never a leading "-", which a command-line tool would read as an option.
+    tokens = {make_secret().receipt_token for _ in range(50)}
+
+    assert len(tokens) == 50
+    assert all(re.fullmatch(r"[A-Za-z0-9]{32}", token) for token in tokens)

@@ -1,4 +1,5 @@
 import logging
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -48,6 +49,24 @@ class MethodNotAllowedMiddleware:
         answer = error_page(request, MethodNotAllowed())
         answer["Allow"] = response.get("Allow", "")
         return answer
+
+
+class CollapseSlashesMiddleware:
+    """
+    Read repeated slashes in a path as one, as Rack and Rails do: a tool whose base URL ends
+    in "/" asks for //api/v1/share (docs/compatibility.md), and a page for //s/<id>.
+    """
+
+    SLASHES = re.compile("//+")
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "//" in request.path_info:
+            request.path_info = self.SLASHES.sub("/", request.path_info)
+            request.path = self.SLASHES.sub("/", request.path)
+        return self.get_response(request)
 
 
 class HealthCheckMiddleware:

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -62,3 +63,23 @@ class AlwaysJson(DefaultContentNegotiation):
     ) -> tuple[BaseRenderer, str]:
         renderer = next(iter(renderers))
         return renderer, renderer.media_type
+
+
+_LEADING_INTEGER = re.compile(r"\s*([+-]?)([0-9]+)")
+# Beyond this many digits a number is out of every range the peers' parameters have.
+_MAX_DIGITS = 18
+
+
+def to_i(text: str) -> int:
+    """
+    Return ``text`` read as Ruby's String#to_i reads it, as the peers read integer
+    parameters: the integer it starts with ("90s" → 90; ASCII digits only), 0 when it starts
+    with none. More than 18 digits read as ±10**18, out of every range here (and never a
+    conversion of thousands of digits).
+    """
+    match = _LEADING_INTEGER.match(text)
+    if match is None:
+        return 0
+    sign, digits = match.groups()
+    value = int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
+    return -value if sign == "-" else value

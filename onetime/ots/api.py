@@ -8,7 +8,6 @@ OneTimeSecret v0.25+ sends it. Messages stay in English, word for word as the pe
 """
 
 import logging
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +27,7 @@ from onetime.core.parsers import FORM_OR_JSON, AlwaysJson, CharsetJSONRenderer, 
 from onetime.core.ratelimit import client_ip
 from onetime.ots import documents
 from onetime.vault import passwords, services
-from onetime.vault.links import absolute_url, receipt_url
+from onetime.vault.links import absolute_url, receipt_url, secret_id_from
 from onetime.vault.models import Secret
 
 logger = logging.getLogger(__name__)
@@ -40,6 +39,9 @@ INTENDED_STATUS = "X-OTS-Intended-Status"
 CLIENT_ENCRYPTED = (
     "This secret was encrypted on its sender's device (zero-knowledge): only a browser with "
     "JavaScript or the onetime command-line client can decrypt it. Nothing was consumed."
+)
+DESTROYED_BY_PASSPHRASES = (
+    "Wrong passphrase: that was the last attempt, and the secret is now destroyed."
 )
 TELEGRAM_BOUND = (
     "This secret is for one Telegram account and opens only on its web page, with a code "
@@ -57,7 +59,7 @@ class OtsError(Exception):
         intended: int | None = None,
         status: int = 404,
         headers: dict[str, str] | None = None,
-        **extra: str,
+        **extra: object,
     ) -> None:
         super().__init__(message)
         self.body = {"message": message, **extra}
@@ -70,9 +72,9 @@ class OtsError(Exception):
         return Response(self.body, status=self.status, headers=self.headers)
 
 
-def unknown_secret(key: str, detail: str | None = None) -> OtsError:
+def unknown_secret(key: str, detail: str | None = None, **extra: Any) -> OtsError:
     if detail:
-        return OtsError(documents.UNKNOWN_SECRET, secret_key=key, detail=detail)
+        return OtsError(documents.UNKNOWN_SECRET, secret_key=key, detail=detail, **extra)
     return OtsError(documents.UNKNOWN_SECRET, secret_key=key)
 
 
@@ -152,7 +154,13 @@ class OtsMessage(serializers.Serializer[Any]):
     )
     detail = serializers.CharField(
         required=False,
-        help_text="OneTime's addition: why a secret that exists cannot be opened here.",
+        help_text="OneTime's addition: why a secret that exists was not opened (a passphrase "
+        "missing or wrong, the last wrong one, or a secret this API cannot open).",
+    )
+    attempts_left = serializers.IntegerField(
+        required=False,
+        help_text="OneTime's addition, for a wrong passphrase: tries left before the secret "
+        "is destroyed.",
     )
 
 
@@ -161,7 +169,8 @@ class OtsReceipt(serializers.Serializer[Any]):
     metadata_key = serializers.CharField(help_text="The receipt token (OneTime's /r/<token>).")
     secret_key = serializers.CharField(
         required=False,
-        help_text='The secret\'s id; absent once received, "" once burned.',
+        help_text="The secret's id: only in the answer of share, create and generate (a "
+        "receipt never gives the share link away).",
     )
     ttl = serializers.IntegerField(help_text="The secret's lifetime in seconds, as clamped.")
     metadata_ttl = serializers.IntegerField(
@@ -346,7 +355,10 @@ class ShareApi(OtsView):
         receipt = _receipt(request, created.secret, created.receipt_token)
         return Response(
             documents.receipt_document(
-                receipt, passphrase_required=created.secret.passphrase_required, value=generated
+                receipt,
+                created=True,
+                passphrase_required=created.secret.passphrase_required,
+                value=generated,
             )
         )
 
@@ -377,10 +389,9 @@ class SecretRevealApi(OtsView):
     def post(self, request: Request, key: str) -> Response:
         _key(key)
         params = request_params(request)
-        try:
-            secret_id = uuid.UUID(key)
-        except ValueError:
-            raise unknown_secret(key) from None
+        secret_id = secret_id_from(key)
+        if secret_id is None:
+            raise unknown_secret(key)
         try:
             revealed = services.secret_reveal(
                 secret_id=secret_id,
@@ -392,14 +403,15 @@ class SecretRevealApi(OtsView):
             raise unknown_secret(key, CLIENT_ENCRYPTED) from None
         except services.TelegramCodeRequired:
             raise unknown_secret(key, TELEGRAM_BOUND) from None
-        except (
-            services.SecretNotFound,
-            services.SecretGone,
-            services.PassphraseRequired,
-            services.WrongPassphrase,
-            services.InvalidPassphrase,
-            services.NeedsClient,
-        ):
+        except services.WrongPassphrase as wrong:
+            # OneTimeSecret's answer, and, additive, what OneTime counts.
+            raise unknown_secret(key, str(wrong.detail), **wrong.extra) from None
+        except services.PassphraseRequired as required:
+            raise unknown_secret(key, str(required.detail)) from None
+        except services.SecretGone as gone:
+            detail = DESTROYED_BY_PASSPHRASES if gone.by == "passphrases" else None
+            raise unknown_secret(key, detail) from None
+        except (services.SecretNotFound, services.InvalidPassphrase, services.NeedsClient):
             raise unknown_secret(key) from None
         return Response(
             {

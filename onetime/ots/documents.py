@@ -7,13 +7,13 @@ v0.26.6 (apps/api/v1/controllers/class_methods.rb#receipt_hsh, docs/research/pee
 Pure: no request, no database, no settings; the API passes what it needs.
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from onetime.core.errors import InvalidInput
+from onetime.core.parsers import to_i
 
 # OneTimeSecret answers a key shorter than this "Not Found" (V1_MIN_IDENTIFIER_LENGTH).
 MIN_KEY_LENGTH = 20
@@ -46,8 +46,6 @@ STATES = {
     "expired": "expired",
 }
 
-_INTEGER_PREFIX = re.compile(r"\s*([+-]?\d+)")
-
 
 def integer(value: Any) -> int:
     """
@@ -60,8 +58,7 @@ def integer(value: Any) -> int:
         return value
     if isinstance(value, float):
         return int(value) if value == value and abs(value) < 1e18 else 0
-    match = _INTEGER_PREFIX.match(value) if isinstance(value, str) else None
-    return int(match.group(1)) if match else 0
+    return to_i(value) if isinstance(value, str) else 0
 
 
 def text(value: Any) -> str:
@@ -117,7 +114,11 @@ def share_request(
     if recipients(params.get("recipient")):
         raise InvalidInput(NO_EMAIL)
     ttl = clamp_ttl(params.get("ttl"), default=default_ttl, low=min_ttl, high=max_ttl)
-    return Share(secret=secret, ttl=ttl, passphrase=text(params.get("passphrase")) or None)
+    passphrase = params.get("passphrase")
+    if isinstance(passphrase, list | dict):
+        # Never dropped: the secret would be made without the protection asked for.
+        raise InvalidInput("Send the passphrase as text.")
+    return Share(secret=secret, ttl=ttl, passphrase=text(passphrase) or None)
 
 
 def generate_length(params: Mapping[str, Any], *, low: int, high: int) -> int:
@@ -171,20 +172,28 @@ ADDITIVE = {
 
 
 def receipt_document(
-    receipt: Receipt, *, passphrase_required: bool | None = None, value: str | None = None
+    receipt: Receipt,
+    *,
+    created: bool = False,
+    passphrase_required: bool | None = None,
+    value: str | None = None,
 ) -> dict[str, Any]:
     """
     Return the receipt document in OneTimeSecret v0.26.6's key order and types: epoch
     seconds and lifetimes as integers, ``recipient`` an array, ``share_domain`` "". A
-    received secret drops ``secret_key`` and ``secret_ttl`` and gains ``received``; a burned
-    one reads ``secret_key`` "". ``passphrase_required`` and ``value`` appear when given.
+    received secret drops ``secret_ttl`` and gains ``received``. ``passphrase_required`` and
+    ``value`` appear when given.
+
+    ``secret_key`` (the share link's id) is only in the answer that ``created`` the secret:
+    a receipt never gives the share link away (PRODUCT.md §2.3), since a receipt link may be
+    passed on by mistake, and every OneTime secret has one, made here or not.
     """
     state = STATES[receipt.state]
     live = state == "new"
     document: dict[str, Any] = {
         "custid": "anon",
         "metadata_key": receipt.metadata_key,
-        "secret_key": "" if state == "burned" else receipt.secret_key,
+        "secret_key": receipt.secret_key,
         "ttl": seconds_between(receipt.created, receipt.expires),
         "metadata_ttl": seconds_between(receipt.now, receipt.purged_at),
         "secret_ttl": seconds_between(receipt.now, receipt.expires) if live else None,
@@ -197,9 +206,11 @@ def receipt_document(
         "share_domain": "",
     }
     if state == "received":
-        del document["secret_ttl"], document["secret_key"]
+        del document["secret_ttl"]
     else:
         del document["received"]
+    if state == "received" or not created:
+        del document["secret_key"]
     if value is not None:
         document["value"] = value
     if passphrase_required is not None:

@@ -30,13 +30,12 @@ from onetime.core.parsers import FORM_OR_JSON, AlwaysJson, CharsetJSONRenderer, 
 from onetime.core.ratelimit import client_ip
 from onetime.pwpush import documents
 from onetime.vault import services
-from onetime.vault.links import absolute_url, receipt_url, secret_url
+from onetime.vault.links import absolute_url, receipt_url, secret_id_from, secret_url
 from onetime.vault.models import Secret
 
 V1, V2 = "Password Pusher v1", "Password Pusher v2"
 
 # Password Pusher's own words, which its clients may match (app/controllers/api/…).
-NOT_FOUND = {"error": "not-found"}
 NOT_DELETABLE = {"error": "That push is not deletable by viewers."}
 PASSPHRASE = {
     "error": "That passphrase is incorrect.",
@@ -102,7 +101,7 @@ def pwpush_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
                 exc.headers(),
             )
         if isinstance(exc, services.SecretNotFound | Http404 | exceptions.NotFound):
-            return Response(NOT_FOUND, status=404)
+            return Response(documents.NOT_FOUND, status=404)
         if isinstance(exc, ServiceError):
             return _error(exc.status_code, str(exc.detail), exc.headers())
         if isinstance(exc, exceptions.ParseError):
@@ -128,10 +127,10 @@ class PwpushView(APIView):
 
 def _secret_id(token: str) -> uuid.UUID:
     """Return the secret a push token names; any other token is one no push has (404)."""
-    try:
-        return uuid.UUID(token)
-    except ValueError:
-        raise Http404 from None
+    secret_id = secret_id_from(token)
+    if secret_id is None:
+        raise Http404
+    return secret_id
 
 
 def _document(request: Request, secret: Secret, action: str, **kwargs: Any) -> dict[str, Any]:
@@ -359,7 +358,12 @@ class CreateApi(PwpushView):
         if not isinstance(payload, str) or not payload.strip():
             return Response({"payload": ["Payload is required."]}, status=422)
         passphrase = push.get("passphrase")
-        passphrase = passphrase if isinstance(passphrase, str) else ""
+        if isinstance(passphrase, int | float) and not isinstance(passphrase, bool):
+            passphrase = str(passphrase)  # as Rails casts it, like the payload
+        if passphrase is not None and not isinstance(passphrase, str):
+            # Never dropped: the push would be made without the protection asked for.
+            return Response({"passphrase": ["Send the passphrase as text."]}, status=422)
+        passphrase = passphrase or ""
         life = documents.lifetime(
             expire_after_days=push.get("expire_after_days"),
             expire_after_duration=push.get("expire_after_duration") if self.v2 else None,
@@ -466,7 +470,7 @@ class PushApi(PwpushView):
                 envelope_ok=False,
             )
         except services.SecretNotFound:
-            return Response(NOT_FOUND, status=404)
+            return Response(documents.NOT_FOUND, status=404)
         except services.SecretGone as gone:
             if gone.by == "passphrases":  # this very attempt destroyed it
                 return Response({**PASSPHRASE, "attempts_left": 0}, status=401)
@@ -479,9 +483,17 @@ class PushApi(PwpushView):
             # Too long or unusable, so not its passphrase; not counted.
             return Response(PASSPHRASE, status=401)
         except services.NeedsJavaScript:
-            return _refused(request, secret_id, "was encrypted on its sender's device")
+            return _refused(
+                "was encrypted on its sender's device",
+                "Open the whole link you were sent, the part after # included, in a browser "
+                "or with `onetime open`: the key is in that part.",
+            )
         except services.TelegramCodeRequired:
-            return _refused(request, secret_id, "is for one Telegram account only")
+            return _refused(
+                "is for one Telegram account only",
+                f"Open {secret_url(request, secret_id)} and enter the code the bot sends "
+                "that account.",
+            )
         secret = services.secret_record(secret_id=secret_id, client_ip=None)
         document = _document(
             request,
@@ -497,7 +509,7 @@ class PushApi(PwpushView):
         try:
             secret = services.secret_record(secret_id=secret_id, client_ip=None)
         except services.SecretNotFound:
-            return Response(NOT_FOUND, status=404)
+            return Response(documents.NOT_FOUND, status=404)
         return Response(_document(request, secret, documents.SHOW, live=False))
 
     def delete(self, request: Request, token: str) -> Response:
@@ -506,20 +518,18 @@ class PushApi(PwpushView):
                 secret_id=_secret_id(token), client_ip=client_ip(request)
             )
         except services.SecretNotFound:
-            return Response(NOT_FOUND, status=404)
+            return Response(documents.NOT_FOUND, status=404)
         except services.NotDeletable:
             return Response(NOT_DELETABLE, status=401)
         return Response(_document(request, secret, documents.DESTROY, live=False))
 
 
-def _refused(request: Request, secret_id: uuid.UUID, why: str) -> Response:
+def _refused(why: str, where: str) -> Response:
     """Answer for a secret this API cannot open: nothing consumed, where it can be opened."""
-    link = secret_url(request, secret_id)
     return Response(
         {
             "error": f"This push {why} and cannot be retrieved through this API.",
-            "message": f"Nothing was consumed. Open it on its OneTime page, {link}, "
-            "or with `onetime open` and that link.",
+            "message": f"Nothing was consumed. {where}",
             "status": "unauthorized",
         },
         status=401,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from onetime.core.parsers import to_i
 from onetime.vault.models import Secret
 
 DAY = 86400
@@ -35,12 +36,14 @@ DAYS_BY_DURATION = {
     17: 90,
 }
 
+# Password Pusher's answer for a token, or an /api/v2/ address, it does not know.
+NOT_FOUND = {"error": "not-found"}
+
 # Rails' truth set for Password Pusher's boolean parameters (set_push_attributes.rb).
 TRUE_VALUES = frozenset({"on", "yes", "checked", "true", "1"})
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _PART = re.compile(r"\[([^\[\]]*)\]")
-_INTEGER = re.compile(r"^\s*([+-]?\d+)")
 
 
 def nested_params(flat: dict[str, Any]) -> dict[str, Any]:
@@ -98,8 +101,7 @@ def rails_integer(value: Any) -> int | None:
     if isinstance(value, str):
         if not value.strip():
             return None
-        match = _INTEGER.match(value)
-        return int(match.group(1)) if match else 0
+        return to_i(value)
     return None
 
 

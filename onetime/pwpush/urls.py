@@ -7,7 +7,6 @@ aliases stay out of the schema.
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from onetime.core.switches import switched
@@ -35,11 +34,6 @@ def optional_json(route: str, view_class: type[api.PwpushView], name: str) -> li
     ]
 
 
-def not_found(request: HttpRequest, rest: str) -> JsonResponse:
-    """Anything else under /api/v2/: Password Pusher serves no such endpoint."""
-    return JsonResponse(api.NOT_FOUND, status=404)
-
-
 urlpatterns = [
     # Version documents (PassPushPosh reads v1's; pwpush-cli probes v2's).
     *optional_json("api/v1/version", api.VersionV1Api, "v1_version"),
@@ -62,5 +56,5 @@ urlpatterns = [
     *optional_json("api/v2/pushes/<str:token>/audit", api.AuditV2Api, "v2_audit"),
     *optional_json("api/v2/pushes/<str:token>/notify_emails", api.NotifyV2Api, "v2_notify"),
     *optional_json("api/v2/pushes/<str:token>", api.PushV2Api, "v2_push"),
-    path("api/v2/<path:rest>", on(not_found), name="v2_other"),
+    path("api/v2/<path:rest>", on(views.not_found), name="v2_other"),
 ]

@@ -1,3 +1,4 @@
+import re
 import uuid
 
 from django.conf import settings
@@ -56,3 +57,13 @@ def secret_url(request: HttpRequest | None, secret_id: uuid.UUID) -> str:
 def receipt_url(request: HttpRequest | None, token: str) -> str:
     """Return the sender's private receipt link (``request``: None outside one)."""
     return _absolute(request, reverse("vault:receipt", args=[token]))
+
+
+# A secret's id as links write it: the 8-4-4-4-12 layout only. uuid.UUID() also reads 32 bare
+# hex digits, braces and "urn:uuid:", which the log filter would not recognise to cut short.
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def secret_id_from(text: str) -> uuid.UUID | None:
+    """Return the secret id a link's path segment holds; None if it holds none."""
+    return uuid.UUID(text) if _CANONICAL_UUID.fullmatch(text) else None

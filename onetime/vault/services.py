@@ -18,6 +18,7 @@ import hashlib
 import logging
 import re
 import secrets as random_tokens
+import string
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -272,6 +273,15 @@ class CreatedSecret:
     receipt_token: str
 
 
+# Letters and digits only, so that a token never starts with "-" (read as an option by a
+# command-line tool that takes it as an argument); 32 of them carry 190 random bits.
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+def _receipt_token() -> str:
+    return "".join(random_tokens.choice(_TOKEN_ALPHABET) for _ in range(32))
+
+
 def _receipt_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -443,7 +453,7 @@ def secret_create(
         # bot for a code (secrets_bind_recipient).
         recipient_id = recipient.user_id or codes.account_id_for_username(str(recipient.username))
     now = timezone.now()
-    receipt_token = random_tokens.token_urlsafe(24)  # 192 bits
+    receipt_token = _receipt_token()
     recipient_name = recipient.display if recipient else ""
     keys = settings.ONETIME_ENCRYPTION_KEYS
     if header is None:
@@ -486,7 +496,7 @@ def secret_create(
                 expires_at=now + timedelta(seconds=lifetime),
             )
     except IntegrityError:
-        # Only the id can collide (the receipt token has 192 random bits), and only an
+        # Only the id can collide (the receipt token has 190 random bits), and only an
         # envelope sets it: the same envelope sent again.
         raise SecretExists from None
     metrics.SECRETS_CREATED.inc()

@@ -4,7 +4,7 @@ from onetime.vault import api, views
 
 
 class TokenConverter:
-    """A receipt token: URL-safe base64, 32 characters for 24 random bytes."""
+    """A receipt token: 32 letters and digits (older ones: URL-safe base64)."""
 
     regex = "[A-Za-z0-9_-]{16,64}"
 
