@@ -18,7 +18,7 @@ pytestmark = [
     pytest.mark.usefixtures("no_rate_limits"),
 ]
 
-TRIALS = 20
+TRIALS = 12
 
 
 def ots_reveal(key: str, query: str = "") -> Request:
