@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
-from django.utils import timezone, translation
+from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
@@ -94,8 +94,7 @@ def ots_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         limit = settings.ONETIME_MAX_SECRET_BYTES
         return OtsError(documents.too_large(limit), intended=400).response()
     if isinstance(exc, ServiceError):
-        with translation.override("en"):
-            return OtsError(str(exc.detail), intended=400).response()
+        return OtsError(str(exc.detail), intended=400).response()
     if isinstance(exc, exceptions.ParseError):
         message = "The request body is not valid JSON or form data."
         return OtsError(message, intended=400).response()
@@ -292,7 +291,8 @@ class StatusApi(OtsView):
     @extend_schema(responses={200: OtsStatus}, summary="Service status")
     def get(self, request: Request) -> Response:
         asked = request.query_params.get("locale")
-        locale = asked if asked in dict(settings.LANGUAGES) else translation.get_language()
+        # These routes answer in English (core/switches.py), as OneTimeSecret does by default.
+        locale = asked if asked in dict(settings.LANGUAGES) else "en"
         return Response({"status": "nominal", "locale": locale})
 
 

@@ -4,6 +4,7 @@ secrets (docs/compatibility.md): parse as Rails would, call one vault service, a
 Password Pusher's shapes. A push's token is the secret's id.
 """
 
+import functools
 import importlib.metadata
 import uuid
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -74,6 +75,7 @@ def unauthorized() -> Response:
     return Response(status=401)
 
 
+@functools.cache
 def application_version() -> str:
     try:
         return importlib.metadata.version("onetime")
@@ -88,28 +90,27 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 def pwpush_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """
     Turn what a Password Pusher view raises into Password Pusher's error shape,
-    ``{"error": …}``, in English: its clients read ``error``. Statuses the peer never sends
+    ``{"error": …}`` (in English: core/switches.py). Statuses the peer never sends
     (413, 415, 503) keep their meaning (docs/compatibility.md).
     """
-    with translation.override("en"):
-        if isinstance(exc, OperationalError | InterfaceError):
-            exc = Unavailable()
-        if isinstance(exc, RateLimited):
-            return _error(
-                429,
-                f"Too many requests. Please try again in {exc.retry_after} seconds.",
-                exc.headers(),
-            )
-        if isinstance(exc, services.SecretNotFound | Http404 | exceptions.NotFound):
-            return Response(documents.NOT_FOUND, status=404)
-        if isinstance(exc, ServiceError):
-            return _error(exc.status_code, str(exc.detail), exc.headers())
-        if isinstance(exc, exceptions.ParseError):
-            return _error(400, "The request body is not valid JSON.")
-        if isinstance(exc, exceptions.UnsupportedMediaType):
-            return _error(415, "Send the parameters as JSON, a form, or in the query string.")
-        if isinstance(exc, exceptions.APIException):
-            return _error(exc.status_code, str(exc.detail))
+    if isinstance(exc, OperationalError | InterfaceError):
+        exc = Unavailable()
+    if isinstance(exc, RateLimited):
+        return _error(
+            429,
+            f"Too many requests. Please try again in {exc.retry_after} seconds.",
+            exc.headers(),
+        )
+    if isinstance(exc, services.SecretNotFound | Http404 | exceptions.NotFound):
+        return Response(documents.NOT_FOUND, status=404)
+    if isinstance(exc, ServiceError):
+        return _error(exc.status_code, str(exc.detail), exc.headers())
+    if isinstance(exc, exceptions.ParseError):
+        return _error(400, "The request body is not valid JSON.")
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return _error(415, "Send the parameters as JSON, a form, or in the query string.")
+    if isinstance(exc, exceptions.APIException):
+        return _error(exc.status_code, str(exc.detail))
     return None
 
 
@@ -388,11 +389,9 @@ class CreateApi(PwpushView):
             message = f"The payload is too large.  You can only push up to {limit} bytes."
             return Response({"payload": [message]}, status=422)
         except services.InvalidPassphrase as exc:
-            with translation.override("en"):
-                return Response({"passphrase": [str(exc.detail)]}, status=422)
+            return Response({"passphrase": [str(exc.detail)]}, status=422)
         except InvalidInput as exc:
-            with translation.override("en"):
-                return Response({"payload": [str(exc.detail)]}, status=422)
+            return Response({"payload": [str(exc.detail)]}, status=422)
         document = _document(
             request,
             created.secret,
